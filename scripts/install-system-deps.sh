@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The one place that installs skein's system (Debian) packages, for CI and developer machines.
+# Idempotent and quiet: checks each package with dpkg -s, and only when something is missing runs
+# `apt-get update` (once) and `apt-get install` for the missing ones. Needs root (or sudo).
+#
+# Later work adds its packages to SYSTEM_PACKAGES below, e.g. libxgboost0 (XGBoost hand-off),
+# openmpi-bin (MPI launch), chromium (browser tests), iproute2 (network-fault tests).
+set -euo pipefail
+
+SYSTEM_PACKAGES=(
+  # nothing is required yet beyond Node 20 + npm
+)
+
+log() { echo "[install-system-deps] $*"; }
+
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]+"${SYSTEM_PACKAGES[@]}"}"; do
+  if ! dpkg -s "$pkg" >/dev/null 2>&1; then missing+=("$pkg"); fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  if [ "${#SYSTEM_PACKAGES[@]}" -eq 0 ]; then
+    log "no system packages required"
+  else
+    log "all present: ${SYSTEM_PACKAGES[*]}"
+  fi
+  exit 0
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    log "ERROR: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+log "apt-get update"
+"${SUDO[@]+"${SUDO[@]}"}" apt-get update -qq
+log "apt-get install ${missing[*]}"
+"${SUDO[@]+"${SUDO[@]}"}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for pkg in "${missing[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || { log "ERROR: $pkg still not installed" >&2; exit 1; }
+done
+log "installed: ${missing[*]}"

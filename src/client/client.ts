@@ -1,0 +1,840 @@
+/**
+ * The Client: Dask-style futures on skein's scheduler. It turns calls into task submissions,
+ * keeps one record per key it holds, and talks to the scheduler over one connection.
+ */
+import { connect } from "../comm/index.js";
+import { packRun, unpackRun } from "../comm/serialize.js";
+import type { Connection } from "../comm/types.js";
+import { CancelledError, GraphError, SkeinError, TaskError } from "../errors.js";
+import { entryModuleUrl, loadFunction, locateFunction, resolveExport } from "../functions/index.js";
+import { encodeArgs } from "../graph/build.js";
+import { Delayed, setDefaultComputer, setExternalKeyOf } from "../graph/delayed.js";
+import { evaluateRun } from "../graph/evaluate.js";
+import { planGraph } from "../graph/order.js";
+import { normalizeGraph, type NormalizedTask } from "../graph/raw.js";
+import type { FnRef, Key, RemoteErrorInfo, TaskSubmission } from "../graph/spec.js";
+import { tokenize, uniqueKey } from "../graph/tokenize.js";
+import type { Message } from "../protocol.js";
+import { LocalCluster, type LocalClusterOptions } from "../cluster/local.js";
+import { readSchedulerFile } from "../cluster/scheduler-file.js";
+import { AsCompleted, type AsCompletedOptions } from "./as-completed.js";
+import { Future, KeyRecord, type FutureHost } from "./future.js";
+
+/** Per-call options, as dask's submit keywords. */
+export interface TaskOptions {
+  /** Same function + arguments give the same key and run once. Default true (as dask). */
+  pure?: boolean;
+  /** Use this key instead of a generated one. */
+  key?: string;
+  /** Higher runs earlier among ready tasks. */
+  priority?: number;
+  /** Extra attempts after a failure. */
+  retries?: number;
+  /** Only run on these workers (addresses or names). */
+  workers?: string | string[];
+  /** With `workers`, allow others when those are busy or gone. */
+  allowOtherWorkers?: boolean;
+  /** Abstract resources held while running, e.g. `{ GPU: 1 }`. */
+  resources?: Record<string, number>;
+}
+
+export interface ConnectOptions extends LocalClusterOptions {
+  /** Scheduler address, e.g. "tcp://10.0.0.1:8786". Without it (and without schedulerFile) a LocalCluster starts. */
+  address?: string;
+  /** A file written by `skein scheduler --scheduler-file`. */
+  schedulerFile?: string;
+  /** Shared secret for a scheduler that requires one. */
+  token?: string;
+  /** Use an existing LocalCluster (not closed with the client). */
+  cluster?: LocalCluster;
+  /** Client name shown in the scheduler's logs. */
+  name?: string;
+  /** How long to wait for the scheduler's welcome. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface WaitResult<T> {
+  done: Future<T>[];
+  notDone: Future<T>[];
+}
+
+interface PendingTask {
+  key: Key;
+  fn: ((...args: never[]) => unknown) | null;
+  args: unknown[];
+  deps: Key[];
+  name: string;
+  opts: TaskOptions;
+  order?: number;
+  record: KeyRecord;
+}
+
+type AnyFn = (...args: never[]) => unknown;
+/** A value, or a Future / Delayed standing for one, as a task argument. */
+export type Arg<T> = T | Future<T> | Delayed<T> | (T extends readonly (infer U)[] ? readonly Arg<U>[] : never);
+type Args<A extends unknown[]> = { [I in keyof A]: Arg<A[I]> };
+
+let clientCounter = 0;
+
+export class Client implements FutureHost {
+  private readonly records = new Map<Key, KeyRecord>();
+  private readonly verified = new Map<AnyFn, FnRef>();
+  private pending: PendingTask[] = [];
+  private pendingWanted: Key[] = [];
+  private flushScheduled = false;
+  /** While function references are being verified, later messages wait here to keep their order. */
+  private blocked: Message[] | undefined;
+  private releaseQueue: Key[] = [];
+  private releaseScheduled = false;
+  private readonly gatherWaiters = new Map<number, { resolve: (r: { data: Record<Key, unknown>; missing: Key[] }) => void; reject: (e: Error) => void }>();
+  private readonly requestWaiters = new Map<number, (msg: Message) => void>();
+  private gatherQueue = new Map<Key, { resolve: (v: unknown) => void; reject: (e: Error) => void }[]>();
+  private gatherScheduled = false;
+  private nextId = 1;
+  private closedReason: string | undefined;
+  private readonly finalizer = new FinalizationRegistry<KeyRecord>((record) => this.releaseRef(record));
+  private readonly live = new WeakSet<Future<unknown>>();
+
+  private constructor(
+    private readonly conn: Connection,
+    readonly id: string,
+    readonly cluster: LocalCluster | undefined,
+    private readonly ownsCluster: boolean,
+  ) {
+    conn.onMessages = (msgs) => this.onMessages(msgs);
+    conn.onClose = (reason) => this.onClosed(reason);
+  }
+
+  /**
+   * Connect to a scheduler. With no address, start an embedded LocalCluster (one worker process
+   * per core by default) that closes with the client.
+   */
+  static async connect(arg?: string | ConnectOptions): Promise<Client> {
+    const opts: ConnectOptions = typeof arg === "string" ? { address: arg } : { ...(arg ?? {}) };
+    let cluster = opts.cluster;
+    let owns = false;
+    let address = opts.address;
+    let token = opts.token;
+    if (!address && opts.schedulerFile) {
+      const info = await readSchedulerFile(opts.schedulerFile);
+      address = info.address;
+      token ??= info.token;
+    }
+    if (!address) {
+      if (!cluster) {
+        cluster = await LocalCluster.start(opts);
+        owns = true;
+      }
+      address = cluster.inprocAddress;
+    }
+    let conn: Connection;
+    try {
+      conn = await connect(address);
+    } catch (err) {
+      if (owns) await cluster!.close();
+      throw err;
+    }
+    const name = opts.name ?? `client-${process.pid}-${++clientCounter}`;
+    let id: string;
+    try {
+      id = await handshake(conn, { op: "hello-client", client: name, token }, opts.timeoutMs ?? 10_000, address);
+    } catch (err) {
+      conn.close("handshake failed");
+      if (owns) await cluster!.close();
+      throw err;
+    }
+    const client = new Client(conn, id, cluster, owns);
+    setDefaultComputer(client);
+    setExternalKeyOf(keyOfFuture);
+    return client;
+  }
+
+  // ---------------------------------------------------------------- submitting
+
+  /** Run `fn(...args)` on the cluster. Arguments may be Futures, used as their values. */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>> {
+    return this.submitWith({}, fn, ...args);
+  }
+
+  /** `submit` with per-task options (key, pure, priority, retries, workers, resources). */
+  submitWith<A extends unknown[], R>(opts: TaskOptions, fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>> {
+    this.checkOpen();
+    return this.addCall(fn as AnyFn, args as unknown[], opts) as Future<Awaited<R>>;
+  }
+
+  /** Submit `fn(item)` for each item (or `fn(a[i], b[i], ...)` given several iterables). */
+  map<T, R>(fn: (x: T) => R, items: Iterable<Arg<T>>, opts?: TaskOptions): Future<Awaited<R>>[];
+  map<T, U, R>(fn: (x: T, y: U) => R, xs: Iterable<Arg<T>>, ys: Iterable<Arg<U>>, opts?: TaskOptions): Future<Awaited<R>>[];
+  map<T, U, V, R>(fn: (x: T, y: U, z: V) => R, xs: Iterable<Arg<T>>, ys: Iterable<Arg<U>>, zs: Iterable<Arg<V>>, opts?: TaskOptions): Future<Awaited<R>>[];
+  map(fn: AnyFn, ...rest: unknown[]): Future<unknown>[] {
+    this.checkOpen();
+    let opts: TaskOptions = {};
+    const last = rest[rest.length - 1];
+    if (rest.length > 1 && last !== null && typeof last === "object" && !(Symbol.iterator in last)) {
+      opts = rest.pop() as TaskOptions;
+    }
+    if (rest.length === 0) throw new SkeinError("skein: map needs at least one iterable of arguments");
+    const lists = rest.map((it, i) => {
+      if (it === null || typeof it !== "object" || !(Symbol.iterator in it)) {
+        throw new SkeinError(`skein: map argument ${i + 1} is not iterable (got ${describe(it)})`);
+      }
+      return Array.isArray(it) ? it : [...(it as Iterable<unknown>)];
+    });
+    const n = Math.min(...lists.map((l) => l.length));
+    if (opts.key !== undefined) throw new SkeinError("skein: map does not take a single `key`; keys are generated per item");
+    const out: Future<unknown>[] = new Array(n);
+    if (lists.length === 1) {
+      const xs = lists[0];
+      for (let i = 0; i < n; i++) out[i] = this.addCall(fn, [xs[i]], opts);
+    } else {
+      for (let i = 0; i < n; i++) out[i] = this.addCall(fn, lists.map((l) => l[i]), opts);
+    }
+    return out;
+  }
+
+  /** A view of this client whose submit / map / compute use these options. */
+  with(opts: TaskOptions): ClientWithOptions {
+    return new ClientWithOptions(this, opts);
+  }
+
+  private addCall(fn: AnyFn, rawArgs: unknown[], opts: TaskOptions): Future<unknown> {
+    const ref = this.locate(fn);
+    const { args, deps } = encodeArgs(rawArgs, keyOfFuture);
+    const name = ref.name;
+    const pure = opts.pure ?? true;
+    const key = opts.key ?? (pure ? `${name}-${tokenize(ref.module, ref.name, args)}` : uniqueKey(name));
+    const existing = this.records.get(key);
+    if (existing && existing.refs > 0) return new Future(existing, this);
+    const record = existing ?? this.newRecord(key);
+    record.name = name;
+    record.deps = deps;
+    this.pending.push({ key, fn, args, deps, name, opts, record });
+    this.pendingWanted.push(key);
+    this.scheduleFlush();
+    return new Future(record, this);
+  }
+
+  private newRecord(key: Key): KeyRecord {
+    const r = new KeyRecord(key);
+    this.records.set(key, r);
+    return r;
+  }
+
+  /** Where `fn` lives; throws at once for closures and non-functions. */
+  private locate(fn: AnyFn): FnRef {
+    return this.verified.get(fn) ?? locateFunction(fn);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    const wanted = this.pendingWanted;
+    this.pending = [];
+    this.pendingWanted = [];
+    if (batch.length === 0) return;
+    const unverified = new Set<AnyFn>();
+    for (const t of batch) if (t.fn && !this.verified.has(t.fn)) unverified.add(t.fn);
+    if (unverified.size === 0) {
+      this.sendBatch(batch, wanted, new Map());
+      return;
+    }
+    // First use of a function: check that workers can import it before anything is sent.
+    const held: Message[] = (this.blocked ??= []);
+    const failures = new Map<AnyFn, Error>();
+    void Promise.all(
+      [...unverified].map(async (fn) => {
+        try {
+          this.verified.set(fn, await this.verify(fn));
+        } catch (err) {
+          failures.set(fn, err as Error);
+        }
+      }),
+    ).then(() => {
+      if (this.blocked === held) this.blocked = undefined;
+      this.sendBatch(batch, wanted, failures);
+      for (const m of held) this.send(m);
+    });
+  }
+
+  private sendBatch(batch: PendingTask[], wanted: Key[], failures: Map<AnyFn, Error>): void {
+    const tasks: TaskSubmission[] = [];
+    const failed = new Map<Key, Error>();
+    for (const t of batch) {
+      const fnErr = t.fn ? failures.get(t.fn) : undefined;
+      const depErr = t.deps.find((d) => failed.has(d));
+      if (fnErr || depErr !== undefined) {
+        const err = fnErr ?? failed.get(depErr!)!;
+        failed.set(t.key, err);
+        t.record.settle("error", undefined, false, err);
+        continue;
+      }
+      const ref = t.fn ? this.verified.get(t.fn)! : null;
+      const run = packRun({ fn: ref, args: t.args });
+      t.record.run = run;
+      tasks.push(submission(t, run));
+    }
+    if (tasks.length === 0) return;
+    this.send({ op: "update-graph", tasks, wanted: failed.size ? wanted.filter((k) => !failed.has(k)) : wanted });
+  }
+
+  private send(msg: Message): void {
+    if (this.blocked && msg.op !== "update-graph") {
+      this.blocked.push(msg);
+      return;
+    }
+    this.conn.send(msg);
+  }
+
+  // ---------------------------------------------------------------- graphs
+
+  /** Run every task of a Delayed (or several) and return Futures on their results. */
+  compute<T>(value: Delayed<T>, opts?: TaskOptions): Future<T>;
+  compute<T>(values: readonly Delayed<T>[], opts?: TaskOptions): Future<T>[];
+  compute<T>(values: Delayed<T> | readonly Delayed<T>[], opts: TaskOptions = {}): Future<T> | Future<T>[] {
+    this.checkOpen();
+    const list = Array.isArray(values) ? (values as Delayed<T>[]) : [values as Delayed<T>];
+    const tasks = new Map<Key, NormalizedTask>();
+    for (const d of list) {
+      if (!(d instanceof Delayed)) throw new SkeinError(`skein: compute expects Delayed values, got ${describe(d)}`);
+      for (const t of d.tasks()) tasks.set(t.key, t);
+    }
+    const futures = this.submitGraph(tasks, list.map((d) => d.key), opts) as Future<T>[];
+    return Array.isArray(values) ? futures : futures[0];
+  }
+
+  /** Like compute: the results stay on the workers, held by the returned Futures. */
+  persist<T>(value: Delayed<T>, opts?: TaskOptions): Future<T>;
+  persist<T>(values: readonly Delayed<T>[], opts?: TaskOptions): Future<T>[];
+  persist<T>(values: Delayed<T> | readonly Delayed<T>[], opts: TaskOptions = {}): Future<T> | Future<T>[] {
+    return this.compute(values as Delayed<T>[], opts);
+  }
+
+  /**
+   * Run a Dask-style raw graph and return the values of `keys`:
+   * `client.get({ x: 1, y: [inc, "x"], z: [add, "x", "y"] }, "z")`.
+   */
+  async get(graph: Record<string, unknown>, keys: string | readonly string[]): Promise<unknown> {
+    this.checkOpen();
+    const wantedKeys = typeof keys === "string" ? [keys] : [...keys];
+    for (const k of wantedKeys) {
+      if (!Object.prototype.hasOwnProperty.call(graph, k)) throw new GraphError(`skein graph: requested key "${k}" is not in the graph`);
+    }
+    const tasks = new Map<Key, NormalizedTask>();
+    const located = new Map<string, AnyFn>();
+    const locate = (fn: unknown): FnRef => {
+      const ref = this.locate(fn as AnyFn);
+      located.set(refId(ref), fn as AnyFn);
+      return ref;
+    };
+    for (const t of normalizeGraph(graph, locate)) tasks.set(t.key, t);
+    for (const [id, fn] of located) if (!this.refFns.has(id)) this.refFns.set(id, fn);
+    const futures = this.submitGraph(tasks, wantedKeys, {});
+    try {
+      const values = await this.gather(futures);
+      return typeof keys === "string" ? values[0] : values;
+    } finally {
+      for (const f of futures) f.release();
+    }
+  }
+
+  /** Validate, order and submit normalized tasks; returns Futures on `wantedKeys`. */
+  private submitGraph(tasks: Map<Key, NormalizedTask>, wantedKeys: Key[], opts: TaskOptions): Future<unknown>[] {
+    const deps = new Map<Key, readonly Key[]>();
+    for (const t of tasks.values()) deps.set(t.key, t.deps);
+    const order = planGraph(deps, (k) => (this.records.get(k)?.refs ?? 0) > 0);
+    const sorted = [...tasks.values()].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+    const futures: Future<unknown>[] = [];
+    const wanted = new Set(wantedKeys);
+    for (const t of sorted) {
+      let record = this.records.get(t.key);
+      if (record && record.refs > 0) continue; // already held: nothing to resubmit
+      record ??= this.newRecord(t.key);
+      record.name = t.fn ? t.fn.name : "data";
+      record.deps = t.deps;
+      this.pending.push({
+        key: t.key,
+        fn: t.fn ? this.fnForRef(t.fn) : null,
+        args: t.args as unknown[],
+        deps: [...t.deps],
+        name: record.name,
+        opts,
+        order: order.get(t.key),
+        record,
+      });
+    }
+    for (const k of wantedKeys) {
+      const record = this.records.get(k) ?? this.newRecord(k);
+      futures.push(new Future(record, this));
+      if (wanted.delete(k)) this.pendingWanted.push(k);
+    }
+    this.scheduleFlush();
+    return futures;
+  }
+
+  /**
+   * Normalized graphs hold references, not functions. Raw graphs register their functions here;
+   * for Delayed references a stand-in is made whose check imports the module (see verify).
+   */
+  private readonly refFns = new Map<string, AnyFn>();
+  private readonly standIns = new Map<AnyFn, FnRef>();
+  private fnForRef(ref: FnRef): AnyFn {
+    const id = refId(ref);
+    let fn = this.refFns.get(id);
+    if (!fn) {
+      fn = function located() {};
+      this.refFns.set(id, fn);
+      this.standIns.set(fn, ref);
+    }
+    return fn;
+  }
+
+  private async verify(fn: AnyFn): Promise<FnRef> {
+    const ref = this.standIns.get(fn);
+    if (!ref) return resolveExport(fn);
+    // Importing the entry script would wait on its own top-level await (see verifyExport).
+    if (ref.module !== entryModuleUrl()) await loadFunction(ref);
+    return ref;
+  }
+
+  // ---------------------------------------------------------------- data
+
+  /** Values of futures; a nested array / object of futures gives the same shape of values. */
+  async gather<T>(futures: readonly Future<T>[]): Promise<T[]>;
+  async gather<T>(future: Future<T>): Promise<T>;
+  async gather(x: unknown): Promise<unknown> {
+    this.checkOpen();
+    if (x instanceof Future) return x.result();
+    const found: Future<unknown>[] = [];
+    collectFutures(x, found, 0);
+    const values = await Promise.all(found.map((f) => f.result()));
+    const byKey = new Map<Key, unknown>();
+    found.forEach((f, i) => byKey.set(f.key, values[i]));
+    return replaceFutures(x, byKey, 0);
+  }
+
+  /**
+   * Put local data on the workers. An array gives one Future per element; a plain object
+   * gives an object of Futures; anything else one Future. `broadcast` copies to every worker.
+   */
+  async scatter<T>(data: T, opts: { broadcast?: boolean; workers?: string | string[]; hash?: boolean } = {}): Promise<Future<T>> {
+    this.checkOpen();
+    const [fut] = await this.scatterMany([data], opts);
+    return fut;
+  }
+
+  async scatterMany<T>(items: readonly T[], opts: { broadcast?: boolean; workers?: string | string[]; hash?: boolean } = {}): Promise<Future<T>[]> {
+    this.checkOpen();
+    const data: Record<Key, unknown> = {};
+    const keys: Key[] = [];
+    for (const item of items) {
+      const key = opts.hash === false ? uniqueKey(typeName(item)) : `${typeName(item)}-${tokenize(item)}`;
+      keys.push(key);
+      data[key] = item;
+    }
+    const id = this.nextId++;
+    const reply = await this.request<Extract<Message, { op: "scatter-reply" }>>(id, {
+      op: "scatter",
+      id,
+      data,
+      workers: opts.workers === undefined ? undefined : ([] as string[]).concat(opts.workers),
+      broadcast: !!opts.broadcast,
+    });
+    if (reply.error) throw new SkeinError(reply.error);
+    return keys.map((k, i) => {
+      const record = this.records.get(k) ?? this.newRecord(k);
+      if (!record.done) record.settle("finished", items[i], true);
+      return new Future(record, this) as Future<T>;
+    });
+  }
+
+  /** Workers of the cluster, as the scheduler sees them. */
+  async workers(): Promise<Extract<Message, { op: "cluster-info-reply" }>["workers"]> {
+    this.checkOpen();
+    const id = this.nextId++;
+    const reply = await this.request<Extract<Message, { op: "cluster-info-reply" }>>(id, { op: "cluster-info", id });
+    return reply.workers;
+  }
+
+  /** Total threads over all workers. */
+  async nthreads(): Promise<number> {
+    return (await this.workers()).reduce((s, w) => s + w.nthreads, 0);
+  }
+
+  // ---------------------------------------------------------------- waiting
+
+  asCompleted<T>(futures: Iterable<Future<T>>, opts: AsCompletedOptions & { withResults: true }): AsCompleted<T, [Future<T>, T]>;
+  asCompleted<T>(futures?: Iterable<Future<T>>, opts?: AsCompletedOptions): AsCompleted<T, Future<T>>;
+  asCompleted<T>(futures: Iterable<Future<T>> = [], opts: AsCompletedOptions = {}): AsCompleted<T, unknown> {
+    return new AsCompleted<T, unknown>(futures, opts);
+  }
+
+  /** Wait until all (or the first) of the futures are done; never throws for failed futures. */
+  async wait<T>(futures: readonly Future<T>[], opts: { returnWhen?: "ALL_COMPLETED" | "FIRST_COMPLETED"; timeoutMs?: number } = {}): Promise<WaitResult<T>> {
+    const first = opts.returnWhen === "FIRST_COMPLETED";
+    await new Promise<void>((resolve, reject) => {
+      let left = futures.length;
+      if (left === 0 || (first && futures.some((f) => f.done()))) return resolve();
+      let timer: NodeJS.Timeout | undefined;
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => reject(new SkeinError(`skein: wait timed out after ${opts.timeoutMs} ms with ${left} of ${futures.length} futures pending`)), opts.timeoutMs);
+      }
+      for (const f of futures) {
+        f.record.onDone(() => {
+          left--;
+          if (first || left === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      }
+    });
+    const done: Future<T>[] = [];
+    const notDone: Future<T>[] = [];
+    for (const f of futures) (f.done() ? done : notDone).push(f);
+    return { done, notDone };
+  }
+
+  /** Stop computing these futures; their results and waiting dependents are cancelled. */
+  async cancel(futures: Future<unknown> | readonly Future<unknown>[]): Promise<void> {
+    const list = futures instanceof Future ? [futures] : futures;
+    await this.cancelKeys(list.map((f) => f.key));
+  }
+
+  cancelKeys(keys: Key[]): Promise<void> {
+    this.checkOpen();
+    const pendingKeys = keys.filter((k) => !this.records.get(k)?.done);
+    for (const k of keys) {
+      const r = this.records.get(k);
+      if (r && !r.done) r.settle("cancelled", undefined, false, new CancelledError(k));
+    }
+    if (pendingKeys.length > 0) this.send({ op: "cancel-keys", keys: pendingKeys });
+    return Promise.resolve();
+  }
+
+  /**
+   * Run the failed task of `future` again in this process, so a debugger or a console.log can
+   * see it fail. Rejects with the local error.
+   */
+  async recreateErrorLocally(future: Future<unknown>): Promise<never> {
+    const record = future.record;
+    if (record.status !== "error") throw new SkeinError(`skein: future "${future.key}" has not failed (status ${record.status})`);
+    const failing = this.failingRecord(record);
+    if (!failing.run) throw new SkeinError(`skein: the failing task "${failing.key}" was not submitted by this client; cannot recreate it locally`);
+    const data = new Map<Key, unknown>();
+    for (const dep of failing.deps ?? []) data.set(dep, await this.localValue(dep));
+    await evaluateRun(unpackRun(failing.run), data);
+    throw new SkeinError(`skein: task "${failing.key}" did not fail when run locally`);
+  }
+
+  private failingRecord(record: KeyRecord): KeyRecord {
+    const cause = record.error instanceof TaskError ? record.error.causeKey : undefined;
+    return (cause && this.records.get(cause)) || record;
+  }
+
+  /** A dependency's value for local re-execution: gathered if it is still on the cluster, else recomputed here. */
+  private async localValue(key: Key): Promise<unknown> {
+    const r = this.records.get(key);
+    if (r?.status === "finished") {
+      const f = new Future(r, this);
+      try {
+        return await f.result();
+      } finally {
+        f.release();
+      }
+    }
+    if (!r?.run) throw new SkeinError(`skein: dependency "${key}" is no longer available to recreate the error locally`);
+    const data = new Map<Key, unknown>();
+    for (const dep of r.deps ?? []) data.set(dep, await this.localValue(dep));
+    return evaluateRun(unpackRun(r.run), data);
+  }
+
+  // ---------------------------------------------------------------- FutureHost
+
+  /** @internal */
+  resultOf(record: KeyRecord): Promise<unknown> {
+    switch (record.status) {
+      case "finished":
+        return record.hasValue ? Promise.resolve(record.value) : this.fetch(record);
+      case "error":
+      case "cancelled":
+        return Promise.reject(record.error ?? new CancelledError(record.key));
+      case "pending":
+        return new Promise<void>((resolve) => record.onDone(resolve)).then(() => this.resultOf(record));
+    }
+  }
+
+  /** @internal */
+  trackFuture(future: Future<unknown>, record: KeyRecord): void {
+    this.finalizer.register(future, record, future);
+  }
+
+  /** @internal */
+  untrackFuture(future: Future<unknown>): void {
+    this.finalizer.unregister(future);
+  }
+
+  /** @internal one Future on `record` is gone */
+  releaseRef(record: KeyRecord): void {
+    if (--record.refs > 0) return;
+    if (this.records.get(record.key) !== record) return;
+    this.records.delete(record.key);
+    if (this.closedReason !== undefined) return;
+    this.releaseQueue.push(record.key);
+    if (!this.releaseScheduled) {
+      this.releaseScheduled = true;
+      // After the current tick's submissions, so a key submitted and dropped in one tick is still seen.
+      setImmediate(() => {
+        this.releaseScheduled = false;
+        const keys = this.releaseQueue.filter((k) => !this.records.has(k));
+        this.releaseQueue = [];
+        if (keys.length && this.closedReason === undefined) this.send({ op: "client-releases-keys", keys });
+      });
+    }
+  }
+
+  private fetch(record: KeyRecord): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let list = this.gatherQueue.get(record.key);
+      if (!list) this.gatherQueue.set(record.key, (list = []));
+      list.push({ resolve, reject });
+      if (this.gatherScheduled) return;
+      this.gatherScheduled = true;
+      queueMicrotask(() => this.sendGather());
+    });
+  }
+
+  private sendGather(): void {
+    this.gatherScheduled = false;
+    const queue = this.gatherQueue;
+    this.gatherQueue = new Map();
+    const id = this.nextId++;
+    const keys = [...queue.keys()];
+    this.gatherWaiters.set(id, {
+      resolve: ({ data, missing }) => {
+        const lost = new Set(missing);
+        for (const [key, waiters] of queue) {
+          const record = this.records.get(key);
+          if (lost.has(key) || !(key in data)) {
+            // Lost with its worker: the scheduler recomputes it; wait for the new result.
+            if (record) {
+              if (record.status === "finished") record.reset();
+              this.send({ op: "client-desires-keys", keys: [key] });
+              for (const w of waiters) this.resultOf(record).then(w.resolve, w.reject);
+            } else {
+              for (const w of waiters) w.reject(new SkeinError(`skein: key "${key}" was released before its value arrived`));
+            }
+            continue;
+          }
+          const value = data[key];
+          if (record && record.status === "finished") {
+            record.hasValue = true;
+            record.value = value;
+          }
+          for (const w of waiters) w.resolve(value);
+        }
+      },
+      reject: (err) => {
+        for (const waiters of queue.values()) for (const w of waiters) w.reject(err);
+      },
+    });
+    this.send({ op: "gather", id, keys });
+  }
+
+  private request<M extends Message>(id: number, msg: Message): Promise<M> {
+    return new Promise<M>((resolve, reject) => {
+      this.requestWaiters.set(id, (m) => resolve(m as M));
+      this.gatherWaiters.set(-id, { resolve: () => {}, reject });
+      this.send(msg);
+    });
+  }
+
+  // ---------------------------------------------------------------- incoming
+
+  private onMessages(msgs: Message[]): void {
+    for (const msg of msgs) {
+      switch (msg.op) {
+        case "key-in-memory": {
+          const r = this.records.get(msg.key);
+          if (r && r.status === "pending") r.settle("finished", msg.value, msg.hasValue);
+          break;
+        }
+        case "key-erred": {
+          const r = this.records.get(msg.key);
+          if (r && !r.done) r.settle("error", undefined, false, new TaskError(msg.error as RemoteErrorInfo));
+          break;
+        }
+        case "keys-cancelled":
+          for (const k of msg.keys) {
+            const r = this.records.get(k);
+            if (r && !r.done) r.settle("cancelled", undefined, false, new CancelledError(k));
+          }
+          break;
+        case "graph-rejected": {
+          const err = new GraphError(msg.message);
+          for (const k of msg.keys) {
+            const r = this.records.get(k);
+            if (r && !r.done) r.settle("error", undefined, false, err);
+          }
+          break;
+        }
+        case "gather-reply": {
+          const w = this.gatherWaiters.get(msg.id);
+          if (w) {
+            this.gatherWaiters.delete(msg.id);
+            w.resolve({ data: msg.data, missing: msg.missing });
+          }
+          break;
+        }
+        case "scatter-reply":
+        case "cluster-info-reply": {
+          const w = this.requestWaiters.get(msg.id);
+          this.requestWaiters.delete(msg.id);
+          this.gatherWaiters.delete(-msg.id);
+          w?.(msg);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  private onClosed(reason: string): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    const err = new SkeinError(`skein: connection to the scheduler closed: ${reason}`);
+    for (const r of this.records.values()) if (!r.done) r.settle("error", undefined, false, err);
+    for (const w of this.gatherWaiters.values()) w.reject(err);
+    this.gatherWaiters.clear();
+    this.requestWaiters.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.closedReason !== undefined) throw new SkeinError(`skein: client is closed (${this.closedReason})`);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== undefined;
+  }
+
+  /** Close the connection, and the LocalCluster if this client started it. */
+  async close(): Promise<void> {
+    if (this.closedReason === undefined) {
+      this.onClosed("client closed");
+      this.conn.close("client closed");
+    }
+    setDefaultComputer(undefined, this);
+    if (this.ownsCluster && this.cluster) await this.cluster.close();
+  }
+
+  // Delayed.compute() lands here.
+  /** @internal */
+  computeDelayed<T>(d: Delayed<T>): Promise<T> {
+    const f = this.compute(d);
+    return f.result().finally(() => f.release());
+  }
+}
+
+/** The same client, with options applied to every call. */
+export class ClientWithOptions {
+  constructor(
+    readonly client: Client,
+    readonly opts: TaskOptions,
+  ) {}
+
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: Args<A>): Future<Awaited<R>> {
+    return this.client.submitWith(this.opts, fn, ...args);
+  }
+
+  map<T, R>(fn: (x: T) => R, items: Iterable<Arg<T>>): Future<Awaited<R>>[] {
+    return this.client.map(fn, items, this.opts);
+  }
+
+  compute<T>(value: Delayed<T>): Future<T> {
+    return this.client.compute(value, this.opts);
+  }
+}
+
+function submission(t: PendingTask, run: Uint8Array): TaskSubmission {
+  const o = t.opts;
+  const s: { -readonly [K in keyof TaskSubmission]: TaskSubmission[K] } = { key: t.key, run, deps: t.deps, name: t.name };
+  if (o.priority !== undefined) s.priority = o.priority;
+  if (o.retries !== undefined) s.retries = o.retries;
+  if (o.workers !== undefined) s.workers = typeof o.workers === "string" ? [o.workers] : o.workers;
+  if (o.allowOtherWorkers !== undefined) s.allowOtherWorkers = o.allowOtherWorkers;
+  if (o.resources !== undefined) s.resources = o.resources;
+  if (t.order !== undefined) s.order = t.order;
+  return s;
+}
+
+function refId(ref: FnRef): string {
+  return `${ref.module}#${ref.name}`;
+}
+
+function keyOfFuture(v: unknown): Key | undefined {
+  return v instanceof Future ? v.key : undefined;
+}
+
+async function handshake(conn: Connection, hello: Message, timeoutMs: number, address: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new SkeinError(`skein: no answer from the scheduler at ${address} within ${timeoutMs} ms`)), timeoutMs);
+    conn.onMessages = (msgs) => {
+      const m = msgs[0];
+      clearTimeout(timer);
+      if (m?.op === "welcome") resolve(m.id);
+      else if (m?.op === "refused") reject(new SkeinError(`skein: the scheduler at ${address} refused the connection: ${m.reason}`));
+      else reject(new SkeinError(`skein: unexpected first message from the scheduler at ${address}: ${String(m?.op)}`));
+    };
+    conn.onClose = (reason) => {
+      clearTimeout(timer);
+      reject(new SkeinError(`skein: connection to the scheduler at ${address} closed during handshake: ${reason}`));
+    };
+    conn.send(hello);
+  });
+}
+
+const MAX_DEPTH = 64;
+
+function collectFutures(x: unknown, out: Future<unknown>[], depth: number): void {
+  if (depth > MAX_DEPTH) return;
+  if (x instanceof Future) out.push(x);
+  else if (Array.isArray(x)) for (const v of x) collectFutures(v, out, depth + 1);
+  else if (isPlainObject(x)) for (const v of Object.values(x)) collectFutures(v, out, depth + 1);
+}
+
+function replaceFutures(x: unknown, values: Map<Key, unknown>, depth: number): unknown {
+  if (depth > MAX_DEPTH) return x;
+  if (x instanceof Future) return values.get(x.key);
+  if (Array.isArray(x)) return x.map((v) => replaceFutures(v, values, depth + 1));
+  if (isPlainObject(x)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) out[k] = replaceFutures(v, values, depth + 1);
+    return out;
+  }
+  return x;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object") return false;
+  const p = Object.getPrototypeOf(x);
+  return p === Object.prototype || p === null;
+}
+
+function typeName(x: unknown): string {
+  if (x === null) return "null";
+  if (typeof x !== "object") return typeof x;
+  return (x as object).constructor?.name?.toLowerCase() || "object";
+}
+
+function describe(x: unknown): string {
+  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
+  if (x === null) return "null";
+  if (typeof x === "object") return (x as object).constructor?.name ?? "object";
+  return `${typeof x} ${String(x)}`;
+}

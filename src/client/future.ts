@@ -1,0 +1,135 @@
+/**
+ * A Future is a client-side handle on one key of the cluster. Several Future objects may share a
+ * key; the client counts them and tells the scheduler when the last one is released (explicitly
+ * or by garbage collection).
+ */
+import type { Key } from "../graph/spec.js";
+
+export type FutureStatus = "pending" | "finished" | "error" | "cancelled";
+
+/** Client-side knowledge about one key, shared by every Future on it. */
+export class KeyRecord {
+  status: FutureStatus = "pending";
+  hasValue = false;
+  value: unknown = undefined;
+  error: Error | undefined = undefined;
+  /** Live Future objects on this key. */
+  refs = 0;
+  /** Called once, on the next change of status (finished, error, cancelled). */
+  private listeners: (() => void)[] | undefined;
+  /** Packed run spec and dependencies, kept for recreateErrorLocally. */
+  run: Uint8Array | undefined;
+  deps: readonly Key[] | undefined;
+  name = "";
+
+  constructor(readonly key: Key) {}
+
+  get done(): boolean {
+    return this.status !== "pending";
+  }
+
+  onDone(fn: () => void): void {
+    if (this.done) {
+      fn();
+      return;
+    }
+    (this.listeners ??= []).push(fn);
+  }
+
+  settle(status: Exclude<FutureStatus, "pending">, value?: unknown, hasValue = false, error?: Error): void {
+    this.status = status;
+    if (status === "finished") {
+      this.hasValue = hasValue;
+      this.value = hasValue ? value : undefined;
+      this.error = undefined;
+    } else {
+      this.hasValue = false;
+      this.value = undefined;
+      this.error = error;
+    }
+    const ls = this.listeners;
+    this.listeners = undefined;
+    if (ls) for (const fn of ls) fn();
+  }
+
+  /** Back to pending (the value was lost and will be recomputed). */
+  reset(): void {
+    this.status = "pending";
+    this.hasValue = false;
+    this.value = undefined;
+  }
+}
+
+/** What a Future needs from its client; keeps this module free of the Client's imports. */
+export interface FutureHost {
+  resultOf(record: KeyRecord): Promise<unknown>;
+  cancelKeys(keys: Key[]): Promise<void>;
+  releaseRef(record: KeyRecord): void;
+  trackFuture(future: Future<unknown>, record: KeyRecord): void;
+  untrackFuture(future: Future<unknown>): void;
+}
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  private released = false;
+
+  /** @internal created by the Client */
+  constructor(
+    readonly record: KeyRecord,
+    private readonly host: FutureHost,
+  ) {
+    record.refs++;
+    host.trackFuture(this as Future<unknown>, record);
+  }
+
+  get key(): Key {
+    return this.record.key;
+  }
+
+  get status(): FutureStatus {
+    return this.record.status;
+  }
+
+  done(): boolean {
+    return this.record.done;
+  }
+
+  /** The task's value; rejects with a TaskError (remote stack attached) or a CancelledError. */
+  result(): Promise<T> {
+    if (this.released) return Promise.reject(new Error(`skein: future "${this.key}" was released`));
+    return this.host.resultOf(this.record) as Promise<T>;
+  }
+
+  /** The error the task failed with, or undefined once it finished well. */
+  async exception(): Promise<Error | undefined> {
+    try {
+      await this.result();
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  cancel(): Promise<void> {
+    return this.host.cancelKeys([this.key]);
+  }
+
+  /** Drop this handle; the key is released on the cluster when no handle is left. Idempotent. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.host.untrackFuture(this as Future<unknown>);
+    this.host.releaseRef(this.record);
+  }
+
+  // Awaiting a Future gives its result, as `await future` does in dask's async API.
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.result().then(onfulfilled, onrejected);
+  }
+
+  toString(): string {
+    return `<Future ${this.key} ${this.status}>`;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The TCP transport: `tcp://host:port` (IPv6 as `tcp://[::1]:port`).
+ *
+ * One batch per frame (see framing.ts), written with cork/uncork so the prelude, the msgpack
+ * header and every raw array go out in one writev without being concatenated. A peer that
+ * sends anything malformed has its connection closed with the reason logged; nothing it sends
+ * can throw out of the event loop.
+ */
+import net from "node:net";
+import type { Message } from "../protocol.js";
+import type { Connection, Listener, ListenOptions } from "./types.js";
+import { BaseConnection, commLog, errorMessage } from "./base.js";
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from "./framing.js";
+import { decodeBatch, encodeBatch } from "./serialize.js";
+
+export interface ConnectOptions {
+  /** Largest accepted incoming frame in bytes (and largest batch this end will send). */
+  maxFrameBytes?: number;
+  /** Give up connecting after this long; default 10 s. */
+  timeoutMs?: number;
+}
+
+/** After a graceful close, how long the peer gets to close its side before the socket is destroyed. */
+const END_GRACE_MS = 5_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export interface TcpAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+const TCP_ADDRESS = /^tcp:\/\/(?:\[([0-9A-Za-z:.%]+)\]|([^\s:/[\]@]+)):([0-9]{1,5})$/;
+
+export function parseTcpAddress(address: string): TcpAddress {
+  const m = TCP_ADDRESS.exec(address);
+  const port = m === null ? NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new Error(`skein comm: bad tcp address "${address}" (expected tcp://host:port)`);
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+export function formatTcpAddress(host: string, port: number): string {
+  return host.includes(":") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
+}
+
+class TcpConnection extends BaseConnection {
+  readonly peer: string;
+  private readonly decoder: FrameDecoder;
+  private endTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly socket: net.Socket,
+    peer: string,
+    private readonly maxFrameBytes: number,
+  ) {
+    super();
+    this.peer = peer;
+    this.decoder = new FrameDecoder({ maxFrameBytes });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("drain", () => this.hold(false));
+    socket.on("end", () => this.peerEnded());
+    socket.on("error", (err: Error) => this.finish(`skein comm: connection with ${peer} failed: ${err.message}`));
+    socket.on("close", () => {
+      if (this.endTimer !== null) clearTimeout(this.endTimer);
+      this.finish(`skein comm: connection with ${peer} closed`);
+    });
+  }
+
+  protected transmit(batch: Message[]): void {
+    let pieces: Buffer[];
+    try {
+      pieces = encodeBatch(batch);
+    } catch (err) {
+      this.abort(unencodableReason(batch, err, this.peer));
+      return;
+    }
+    let payload = 0;
+    for (let i = 1; i < pieces.length; i++) payload += pieces[i].length;
+    if (payload > this.maxFrameBytes) {
+      this.abort(`skein comm: batch of ${payload} bytes for ${this.peer} exceeds maxFrameBytes (${this.maxFrameBytes})`);
+      return;
+    }
+    const socket = this.socket;
+    socket.cork();
+    let ok = true;
+    for (let i = 0; i < pieces.length; i++) ok = socket.write(pieces[i]);
+    socket.uncork();
+    // Past the socket's high-water mark: hold further batches (they keep collecting in the
+    // outbox, as messages, not bytes) until node has handed this one to the kernel.
+    if (!ok) this.hold(true);
+  }
+
+  protected shutdown(): void {
+    const last = this.takeOutbox();
+    if (last.length > 0) this.transmit(last);
+    this.socket.end();
+    this.endTimer = setTimeout(() => this.socket.destroy(), END_GRACE_MS);
+    this.endTimer.unref();
+  }
+
+  protected abort(reason: string): void {
+    commLog("warn", `skein comm: closing connection with ${this.peer}: ${reason}`);
+    this.socket.destroy();
+    this.finish(reason);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.abort(errorMessage(err));
+      return;
+    }
+    for (let i = 0; i < frames.length; i++) {
+      let msgs: Message[];
+      try {
+        msgs = decodeBatch(frames[i].header, frames[i].frames);
+      } catch (err) {
+        this.abort(errorMessage(err));
+        return;
+      }
+      this.deliver(msgs);
+      if (this.closed) return;
+    }
+  }
+
+  private peerEnded(): void {
+    const reason = `skein comm: connection closed by peer ${this.peer}`;
+    this.finish(this.decoder.inFrame ? `${reason} inside a frame (${this.decoder.progress()})` : reason);
+  }
+}
+
+function unencodableReason(batch: readonly Message[], err: unknown, peer: string): string {
+  // The batch failed as a whole; name the first message that fails on its own.
+  for (let i = 0; i < batch.length; i++) {
+    try {
+      encodeBatch([batch[i]]);
+    } catch (one) {
+      return `skein comm: cannot encode message "${batch[i].op}" for ${peer}: ${errorMessage(one)}`;
+    }
+  }
+  return `skein comm: cannot encode batch for ${peer}: ${errorMessage(err)}`;
+}
+
+class TcpListener implements Listener {
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly address: string,
+    private readonly server: net.Server,
+    private readonly conns: Set<TcpConnection>,
+  ) {}
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const c of [...this.conns]) c.close(`skein comm: listener ${this.address} closed`);
+    });
+    return this.closing;
+  }
+}
+
+export async function listenTcp(
+  address: string,
+  onConnection: (c: Connection) => void,
+  opts?: ListenOptions,
+): Promise<Listener> {
+  const { host, port } = parseTcpAddress(address);
+  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const conns = new Set<TcpConnection>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const peer = formatTcpAddress(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
+    const conn = new TcpConnection(socket, peer, maxFrameBytes);
+    conns.add(conn);
+    conn.untrack = () => conns.delete(conn);
+    try {
+      onConnection(conn);
+    } catch (err) {
+      commLog("error", `skein comm: onConnection handler for ${peer} threw: ${errorMessage(err)}`);
+      conn.close(`skein comm: onConnection handler threw: ${errorMessage(err)}`);
+    }
+  });
+  return new Promise<Listener>((resolve, reject) => {
+    server.once("error", (err: Error) => {
+      reject(new Error(`skein comm: cannot listen on ${address}: ${err.message}`));
+    });
+    server.listen({ host, port }, () => {
+      server.removeAllListeners("error");
+      server.on("error", (err: Error) => commLog("error", `skein comm: listener ${address} failed: ${err.message}`));
+      const bound = server.address() as net.AddressInfo;
+      resolve(new TcpListener(formatTcpAddress(host, bound.port), server, conns));
+    });
+  });
+}
+
+export async function connectTcp(address: string, opts?: ConnectOptions): Promise<Connection> {
+  const { host, port } = parseTcpAddress(address);
+  if (port === 0) throw new Error(`skein comm: cannot connect to ${address}: port 0 is only for listening`);
+  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const timeoutMs = opts?.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const peer = formatTcpAddress(host, port);
+  return new Promise<Connection>((resolve, reject) => {
+    const socket = net.connect({ host, port, noDelay: true });
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new Error(`skein comm: cannot connect to ${address}: ${why}`));
+    };
+    const onError = (err: Error): void => fail(err.message);
+    const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", onError);
+      resolve(new TcpConnection(socket, peer, maxFrameBytes));
+    });
+  });
+}

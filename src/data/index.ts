@@ -1,0 +1,2 @@
+/** skein/data: partitioned numeric collections and Parquet (lands with the "skein/data" issue). */
+export {};

@@ -1,0 +1,88 @@
+/**
+ * Positional reads of a local file. The reader asks for byte ranges (footer, column chunks),
+ * never for the whole file.
+ */
+import { open, type FileHandle } from "node:fs/promises";
+import { ParquetError } from "./errors.js";
+
+export interface OpenFile {
+  path: string;
+  handle: FileHandle;
+  size: number;
+}
+
+export async function openFile(path: string): Promise<OpenFile> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a file" : `cannot open (${code ?? String(err)})`;
+    throw new ParquetError(path, what, { cause: err });
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new ParquetError(path, "not a regular file");
+    return { path, handle, size: st.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/** Read exactly `length` bytes at `position` (looping over short reads). */
+export async function readAt(file: OpenFile, position: number, length: number): Promise<Uint8Array> {
+  if (position < 0 || position + length > file.size) {
+    throw new ParquetError(
+      file.path,
+      `byte range ${position}..${position + length} lies outside the file (${file.size} bytes)`,
+    );
+  }
+  // allocUnsafe: every byte is overwritten below, so zero-filling would be wasted work.
+  const buf = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await file.handle.read(buf, done, length - done, position + done);
+    if (bytesRead === 0) {
+      throw new ParquetError(file.path, `file ended at byte ${position + done} while reading ${length} bytes at ${position} (was it truncated while being read?)`);
+    }
+    done += bytesRead;
+  }
+  return new Uint8Array(buf.buffer, buf.byteOffset, length);
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Read several ranges, merging neighbours closer than `maxGap` bytes into one read (column
+ * chunks of a row group are usually adjacent). Returns one view per requested range.
+ */
+export async function readRanges(file: OpenFile, ranges: readonly ByteRange[], maxGap = 1 << 16): Promise<Uint8Array[]> {
+  const order = ranges.map((_, i) => i).sort((a, b) => ranges[a].start - ranges[b].start);
+  const out: Uint8Array[] = new Array(ranges.length);
+  let i = 0;
+  const reads: Promise<void>[] = [];
+  while (i < order.length) {
+    const first = ranges[order[i]];
+    let end = first.end;
+    let j = i + 1;
+    while (j < order.length && ranges[order[j]].start <= end + maxGap) {
+      end = Math.max(end, ranges[order[j]].end);
+      j++;
+    }
+    const members = order.slice(i, j);
+    const start = first.start;
+    reads.push(
+      readAt(file, start, end - start).then((bytes) => {
+        for (const m of members) out[m] = bytes.subarray(ranges[m].start - start, ranges[m].end - start);
+      }),
+    );
+    i = j;
+  }
+  await Promise.all(reads);
+  return out;
+}

@@ -1,0 +1,7 @@
+export { locateFunction } from "./locate.js";
+export { register } from "./registry.js";
+export { entryModuleUrl, resolveExport, resolvedRef, verifyExport } from "./resolve.js";
+export { importModule, loadFunction, loadFunctionCached } from "./load.js";
+export { ownRef } from "./own.js";
+export { normaliseModuleUrl, scriptOrigin } from "./url.js";
+export type { ScriptOrigin } from "./url.js";

@@ -1,0 +1,13 @@
+export { Call, KeyRef } from "./spec.js";
+export type { FnRef, Key, RemoteErrorInfo, RunSpec, TaskSubmission } from "./spec.js";
+export type { NormalizedTask } from "./task.js";
+export { tokenize, uniqueKey } from "./tokenize.js";
+export { encodeArgs } from "./build.js";
+export type { EncodedArgs } from "./build.js";
+export { normalizeGraph } from "./raw.js";
+export type { Locate, RawGraph } from "./raw.js";
+export { validateGraph } from "./validate.js";
+export { compareKeys, orderGraph, planGraph } from "./order.js";
+export { evaluateRun, substitute } from "./evaluate.js";
+export { Delayed, delayed, getDefaultComputer, setDefaultComputer, setExternalKeyOf } from "./delayed.js";
+export type { DelayedArg, DelayedArgs, DelayedComputer, DelayedOptions, KeyedValue } from "./delayed.js";

@@ -1,0 +1,14 @@
+/**
+ * skein: the runtime. Futures on a scheduler built into the library, LocalCluster by default.
+ */
+export { Client, ClientWithOptions, type ConnectOptions, type TaskOptions, type WaitResult, type Arg } from "./client/client.js";
+export { Future, type FutureStatus } from "./client/future.js";
+export { AsCompleted, type AsCompletedOptions } from "./client/as-completed.js";
+export { LocalCluster, type LocalClusterOptions } from "./cluster/local.js";
+export { SchedulerServer, type SchedulerOptions } from "./scheduler/server.js";
+export { WorkerServer } from "./worker/server.js";
+export { delayed, Delayed } from "./graph/delayed.js";
+export { register } from "./functions/index.js";
+export { KeyRef, type Key, type FnRef } from "./graph/spec.js";
+export { SkeinError, GraphError, TaskError, CancelledError, FunctionReferenceError } from "./errors.js";
+export { isMain } from "./main-guard.js";

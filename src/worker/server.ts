@@ -1,0 +1,405 @@
+/**
+ * The worker's I/O edge: the scheduler connection, the peer listener, the pool of connections
+ * to peers, the value store, the heartbeat timer and the executor. Every decision is made by
+ * WorkerState; this file turns messages into its events and its instructions into actions.
+ *
+ * The store (`Map<Key, unknown>`) holds values; the state machine holds only their sizes.
+ * Big typed arrays arriving from peers or scatters are moved to shared memory once, so task
+ * threads read them without a copy (see values.ts).
+ */
+import { connect, listen } from "../comm/index.js";
+import type { Connection, Listener } from "../comm/types.js";
+import type { Key } from "../graph/spec.js";
+import type { DataReply, Message } from "../protocol.js";
+import { Executor, type ExecResult } from "./executor.js";
+import { WorkerState, type DataInfo, type WorkerEvent, type WorkerInstruction } from "./state.js";
+import { shareLargeArrays } from "./values.js";
+
+export interface WorkerServerOptions {
+  /** Scheduler address, e.g. tcp://10.0.0.5:8786 or inproc://skein-scheduler-1. */
+  scheduler: string;
+  /** Where peers fetch data from this worker. Default tcp://127.0.0.1:0. */
+  listen?: string;
+  nthreads: number;
+  /** Default: the listen address. */
+  name?: string;
+  /** Bytes; reported to the scheduler. Default 0 (no limit). */
+  memoryLimit?: number;
+  resources?: Record<string, number>;
+  heartbeatMs?: number;
+  /** Shared secret presented to the scheduler and required from peers. */
+  token?: string;
+  /** Node flags for task threads (default: this process's). */
+  execArgv?: string[];
+  /** Typed arrays from this size on live in shared memory. Default 64 KiB. */
+  sharedMinBytes?: number;
+  /** One-line logs (connection trouble, internal errors). Default: stderr for warnings. */
+  log?: (level: "info" | "warn", msg: string) => void;
+}
+
+/** Results up to this size travel with task-finished, so a waiting client needs no gather. */
+const INLINE_RESULT_BYTES = 64 * 1024;
+const DEFAULT_SHARED_MIN_BYTES = 64 * 1024;
+
+interface PendingGather {
+  readonly worker: string;
+  readonly keys: Key[];
+  readonly start: number;
+}
+
+interface Peer {
+  conn: Connection | null;
+  readonly ready: Promise<Connection>;
+}
+
+function defaultLog(level: "info" | "warn", msg: string): void {
+  if (level === "warn") process.stderr.write(msg + "\n");
+}
+
+export class WorkerServer {
+  readonly address: string;
+  readonly name: string;
+  readonly state: WorkerState;
+  /** Resolves once the worker has shut down (scheduler gone, `close()` or a fatal error). */
+  readonly closed: Promise<void>;
+  private readonly store = new Map<Key, unknown>();
+  private readonly peers = new Map<string, Peer>();
+  private readonly gathers = new Map<number, PendingGather>();
+  private readonly sharedMinBytes: number;
+  private readonly log: (level: "info" | "warn", msg: string) => void;
+  private scheduler: Connection | null = null;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private nextId = 1;
+  private nextStimulus = 1;
+  private closing: Promise<void> | null = null;
+  private resolveClosed!: () => void;
+
+  private constructor(
+    private readonly opts: WorkerServerOptions,
+    private readonly listener: Listener,
+    private readonly executor: Executor,
+  ) {
+    this.address = listener.address;
+    this.name = opts.name ?? listener.address;
+    this.sharedMinBytes = opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES;
+    this.log = opts.log ?? defaultLog;
+    this.state = new WorkerState({ address: this.address, nthreads: opts.nthreads, resources: opts.resources });
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+  }
+
+  static async start(opts: WorkerServerOptions): Promise<WorkerServer> {
+    if (!Number.isInteger(opts.nthreads) || opts.nthreads < 1) {
+      throw new Error(`skein worker: nthreads must be a positive integer, got ${opts.nthreads}`);
+    }
+    let server: WorkerServer | undefined;
+    const listener = await listen(opts.listen ?? "tcp://127.0.0.1:0", (conn) => {
+      if (server) server.acceptPeer(conn);
+      else conn.close("skein worker: starting");
+    });
+    const executor = new Executor({ nthreads: opts.nthreads, execArgv: opts.execArgv, sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES });
+    server = new WorkerServer(opts, listener, executor);
+    try {
+      await server.join();
+    } catch (err) {
+      await server.close("failed to join the scheduler");
+      throw err;
+    }
+    return server;
+  }
+
+  /** Values held here (read-only view, for tests and in-process use). */
+  get data(): ReadonlyMap<Key, unknown> {
+    return this.store;
+  }
+
+  close(reason = "closed"): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = this.shutdown(reason);
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------- scheduler link
+
+  private async join(): Promise<void> {
+    const conn = await connect(this.opts.scheduler);
+    this.scheduler = conn;
+    conn.send({
+      op: "hello-worker",
+      address: this.address,
+      name: this.name,
+      nthreads: this.opts.nthreads,
+      memoryLimit: this.opts.memoryLimit ?? 0,
+      resources: this.opts.resources ?? {},
+      pid: process.pid,
+      ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      conn.onClose = (reason) => reject(new Error(`skein worker: scheduler ${this.opts.scheduler} closed the connection before welcoming this worker: ${reason}`));
+      conn.onMessages = (msgs) => {
+        const first = msgs[0];
+        if (first?.op === "refused") {
+          reject(new Error(`skein worker: scheduler ${this.opts.scheduler} refused this worker: ${first.reason}`));
+          return;
+        }
+        if (first?.op !== "welcome") {
+          reject(new Error(`skein worker: expected welcome from scheduler ${this.opts.scheduler}, got ${String(first?.op)}`));
+          return;
+        }
+        conn.onMessages = (m) => this.onSchedulerMessages(m);
+        conn.onClose = (reason) => void this.close(`lost the scheduler: ${reason}`);
+        resolve();
+        if (msgs.length > 1) this.onSchedulerMessages(msgs.slice(1));
+      };
+    });
+    const every = this.opts.heartbeatMs ?? 1000;
+    this.heartbeat = setInterval(() => this.sendHeartbeat(), every);
+    this.heartbeat.unref();
+  }
+
+  private sendHeartbeat(): void {
+    this.scheduler?.send({
+      op: "heartbeat",
+      memory: { managed: this.state.managedBytes, spilled: 0, rss: process.memoryUsage.rss() },
+      executing: this.state.executingCount,
+      ready: this.state.readyCount,
+    });
+  }
+
+  private stimulus(what: string): string {
+    return `${what}-${this.nextStimulus++}`;
+  }
+
+  private onSchedulerMessages(msgs: Message[]): void {
+    for (const msg of msgs) {
+      if (this.closing) return;
+      switch (msg.op) {
+        case "compute-task":
+          this.feed({
+            type: "compute-task",
+            stimulusId: this.stimulus("compute-task"),
+            key: msg.key,
+            run: msg.run,
+            name: msg.name,
+            deps: msg.deps,
+            priority: msg.priority,
+            resources: msg.resources,
+          });
+          break;
+        case "free-keys":
+          this.feed({ type: "free-keys", stimulusId: this.stimulus("free-keys"), keys: msg.keys });
+          break;
+        case "acquire-replicas":
+          this.feed({ type: "acquire-replicas", stimulusId: this.stimulus("acquire-replicas"), deps: msg.deps });
+          break;
+        case "steal-request":
+          this.feed({ type: "steal-request", stimulusId: this.stimulus("steal-request"), key: msg.key });
+          break;
+        case "update-data": {
+          const infos: Record<Key, DataInfo> = {};
+          const nbytes: Record<Key, number> = {};
+          for (const key of Object.keys(msg.data)) {
+            const info = this.put(key, msg.data[key]);
+            infos[key] = info;
+            nbytes[key] = info.nbytes;
+          }
+          this.feed({ type: "update-data", stimulusId: this.stimulus("update-data"), data: infos });
+          this.scheduler?.send({ op: "update-data-reply", id: msg.id, nbytes });
+          break;
+        }
+        case "get-data":
+          this.scheduler?.send(this.dataReply(msg.id, msg.keys));
+          break;
+        case "close":
+          void this.close(`scheduler asked: ${msg.reason}`);
+          return;
+        default:
+          this.log("warn", `skein worker ${this.name}: unexpected message ${msg.op} from the scheduler`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- the machine
+
+  private feed(ev: WorkerEvent): void {
+    if (this.closing) return;
+    let instructions: WorkerInstruction[];
+    try {
+      instructions = this.state.handle(ev);
+    } catch (err) {
+      // The machine is inconsistent now; better to leave and let the scheduler recompute.
+      this.log("warn", `skein worker ${this.name}: internal error handling ${ev.type}: ${(err as Error).stack}`);
+      void this.close(`internal error: ${(err as Error).message}`);
+      return;
+    }
+    for (const ins of instructions) this.apply(ins);
+  }
+
+  private apply(ins: WorkerInstruction): void {
+    switch (ins.op) {
+      case "execute": {
+        const data = new Map<Key, unknown>();
+        for (const k of ins.deps) data.set(k, this.store.get(k));
+        this.executor.submit({ key: ins.key, run: ins.run, data }, this.onExecuted);
+        return;
+      }
+      case "gather-dep":
+        this.gather(ins.worker, ins.keys);
+        return;
+      case "send-task-finished": {
+        const small = ins.nbytes <= INLINE_RESULT_BYTES && this.store.has(ins.key);
+        this.scheduler?.send(
+          small
+            ? { op: "task-finished", key: ins.key, nbytes: ins.nbytes, type: ins.typeName, hasValue: true, value: this.store.get(ins.key), startstops: ins.startstops }
+            : { op: "task-finished", key: ins.key, nbytes: ins.nbytes, type: ins.typeName, hasValue: false, startstops: ins.startstops },
+        );
+        return;
+      }
+      case "send-task-erred":
+        this.scheduler?.send({ op: "task-erred", key: ins.key, error: ins.error, startstops: ins.startstops });
+        return;
+      case "send-missing-data":
+        this.scheduler?.send({ op: "missing-data", key: ins.key, errantWorker: ins.errantWorker });
+        return;
+      case "send-add-keys":
+        this.scheduler?.send({ op: "add-keys", keys: ins.keys, nbytes: ins.nbytes });
+        return;
+      case "send-steal-response":
+        this.scheduler?.send({ op: "steal-response", key: ins.key, state: ins.state });
+        return;
+      case "release-data":
+        this.store.delete(ins.key);
+        return;
+      default: {
+        const never: never = ins;
+        throw new Error(`skein worker: unknown instruction ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private readonly onExecuted = (r: ExecResult): void => {
+    if (this.closing) return;
+    if (r.ok) {
+      this.store.set(r.key, r.value);
+      this.feed({ type: "execute-success", stimulusId: this.stimulus("execute-success"), key: r.key, nbytes: r.nbytes, typeName: r.typeName, start: r.start, stop: r.stop });
+    } else {
+      this.feed({ type: "execute-failure", stimulusId: this.stimulus("execute-failure"), key: r.key, error: r.error, start: r.start, stop: r.stop });
+    }
+  };
+
+  /** Store a value that arrived from elsewhere; returns what the machine needs to know. */
+  private put(key: Key, value: unknown): DataInfo {
+    const r = shareLargeArrays(value, this.sharedMinBytes);
+    this.store.set(key, r.value);
+    return { nbytes: r.nbytes, typeName: r.typeName };
+  }
+
+  private dataReply(id: number, keys: readonly Key[]): DataReply {
+    const data: Record<Key, unknown> = {};
+    const missing: Key[] = [];
+    for (const k of keys) {
+      if (this.store.has(k)) data[k] = this.store.get(k);
+      else missing.push(k);
+    }
+    return { op: "data", id, data, missing };
+  }
+
+  // ---------------------------------------------------------------- peers: serving
+
+  private acceptPeer(conn: Connection): void {
+    if (this.closing) {
+      conn.close("skein worker: closing");
+      return;
+    }
+    let greeted = false;
+    conn.onClose = () => {};
+    conn.onMessages = (msgs) => {
+      for (const msg of msgs) {
+        if (msg.op === "hello-peer") {
+          if (this.opts.token !== undefined && msg.token !== this.opts.token) {
+            conn.send({ op: "refused", reason: "authentication failed: wrong or missing token" });
+            setImmediate(() => conn.close("authentication failed"));
+            return;
+          }
+          greeted = true;
+          conn.send({ op: "welcome", id: this.address });
+        } else if (msg.op === "get-data" && greeted) {
+          conn.send(this.dataReply(msg.id, msg.keys));
+        } else {
+          conn.close(`skein worker: unexpected ${msg.op}${greeted ? "" : " before hello-peer"} from peer ${conn.peer}`);
+          return;
+        }
+      }
+    };
+  }
+
+  // ---------------------------------------------------------------- peers: fetching
+
+  private peer(worker: string): Peer {
+    let p = this.peers.get(worker);
+    if (p) return p;
+    const entry: Peer = {
+      conn: null,
+      ready: connect(worker).then((conn) => {
+        entry.conn = conn;
+        conn.onMessages = (msgs) => this.onPeerMessages(worker, msgs);
+        conn.onClose = (reason) => this.onPeerClosed(worker, entry, reason);
+        // hello and the first request leave in the same batch; no round trip for the welcome.
+        conn.send({ op: "hello-peer", ...(this.opts.token !== undefined ? { token: this.opts.token } : {}) });
+        if (this.closing) conn.close("skein worker: closing");
+        return conn;
+      }),
+    };
+    this.peers.set(worker, entry);
+    entry.ready.catch((err: unknown) => this.onPeerClosed(worker, entry, (err as Error).message));
+    return entry;
+  }
+
+  private gather(worker: string, keys: Key[]): void {
+    const id = this.nextId++;
+    this.gathers.set(id, { worker, keys, start: Date.now() });
+    const p = this.peer(worker);
+    if (p.conn) p.conn.send({ op: "get-data", id, keys });
+    else p.ready.then((conn) => conn.send({ op: "get-data", id, keys }), () => {});
+  }
+
+  private onPeerMessages(worker: string, msgs: Message[]): void {
+    for (const msg of msgs) {
+      if (msg.op === "data") this.onData(worker, msg);
+      else if (msg.op === "refused") this.peers.get(worker)?.conn?.close(`refused: ${msg.reason}`);
+      else if (msg.op !== "welcome") this.log("warn", `skein worker ${this.name}: unexpected ${msg.op} from peer ${worker}`);
+    }
+  }
+
+  private onData(worker: string, msg: DataReply): void {
+    const g = this.gathers.get(msg.id);
+    if (!g || g.worker !== worker) return;
+    this.gathers.delete(msg.id);
+    const infos: Record<Key, DataInfo> = {};
+    for (const key of g.keys) {
+      if (Object.hasOwn(msg.data, key)) infos[key] = this.put(key, msg.data[key]);
+    }
+    this.feed({ type: "gather-dep-success", stimulusId: this.stimulus("gather-dep-success"), worker, keys: g.keys, data: infos, start: g.start, stop: Date.now() });
+  }
+
+  private onPeerClosed(worker: string, entry: Peer, reason: string): void {
+    if (this.peers.get(worker) === entry) this.peers.delete(worker);
+    for (const [id, g] of this.gathers) {
+      if (g.worker !== worker) continue;
+      this.gathers.delete(id);
+      this.feed({ type: "gather-dep-failure", stimulusId: this.stimulus("gather-dep-failure"), worker, keys: g.keys, error: reason });
+    }
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  private async shutdown(reason: string): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.scheduler?.close(`skein worker ${this.name}: ${reason}`);
+    for (const p of this.peers.values()) p.conn?.close(`skein worker ${this.name}: ${reason}`);
+    this.peers.clear();
+    this.gathers.clear();
+    await Promise.allSettled([this.listener.close(), this.executor.close()]);
+    this.store.clear();
+    this.resolveClosed();
+  }
+}
