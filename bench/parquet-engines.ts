@@ -2,20 +2,25 @@
  * Parquet engine measurement: which library decodes Parquet inside skein's workers.
  *
  *   npx tsx bench/parquet-engines.ts                  # 1,000,000 x 16 float64 in 4 files, 5 runs
- *   npx tsx bench/parquet-engines.ts --rows 200000 --repeat 3 --codecs snappy
- *   node --expose-gc --import tsx bench/parquet-engines.ts --json   # one JSON line per result
+ *   npx tsx bench/parquet-engines.ts --rows 200000 --repeat 3 --codecs snappy --engines skein,parquet-wasm
+ *   npx tsx bench/parquet-engines.ts --json           # one JSON line per result on stdout
  *
  * Throughput: files written by DuckDB's COPY TO (16 DOUBLE columns of random(), 4 files) read
- * file by file, as a worker reads its partitions, into one Float64Array per column. Time runs
- * from the path to the finished columns (file reads included; the files sit in the page
- * cache after the warm-up). Figures are medians over --repeat runs after one warm-up run;
- * MB/s counts file bytes. Every engine's column sums are checked against skein's.
+ * file by file, as a worker reads its partitions, into one Float64Array per column. Each
+ * (engine, codec) runs in fresh child processes, so heaps, wasm memories and DuckDB threads do
+ * not disturb each other; the engines take turns over --rounds rounds (default 3) of --repeat
+ * timed runs each (default 5, after 2 warm-up runs), so a burst of load on a shared machine
+ * hits them all alike. Time runs from the path to the finished columns (file reads included;
+ * the files sit in the page cache after the warm-up). Figures are medians of all timed runs;
+ * MB/s counts file bytes. Every engine's column sums are checked against the first engine's.
  *
  * Coverage: small files with each codec (DuckDB), dictionary and nullable columns (DuckDB),
  * data page v2, byte-stream-split, delta and Hadoop-framed LZ4 (parquet-wasm); an engine passes
  * a case when its sums and null counts equal DuckDB's.
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parquetMetadata, parquetRead } from "hyparquet";
@@ -31,10 +36,13 @@ interface Args {
   rows: number;
   files: number;
   repeat: number;
+  rounds: number;
   codecs: string[];
   dir: string;
   json: boolean;
   engines: string[] | undefined;
+  /** Internal: measure one engine on the given files and print {samples, sums} as JSON. */
+  child: { engine: string; files: string[] } | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -42,10 +50,12 @@ function parseArgs(argv: string[]): Args {
     rows: 1_000_000,
     files: 4,
     repeat: 5,
+    rounds: 3,
     codecs: ["snappy", "zstd", "uncompressed"],
     dir: join("bench", "out", "parquet-engines"),
     json: false,
     engines: undefined,
+    child: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -53,10 +63,12 @@ function parseArgs(argv: string[]): Args {
     if (k === "--rows") a.rows = Number(v());
     else if (k === "--files") a.files = Number(v());
     else if (k === "--repeat") a.repeat = Number(v());
+    else if (k === "--rounds") a.rounds = Number(v());
     else if (k === "--codecs") a.codecs = v().split(",");
     else if (k === "--dir") a.dir = v();
-    else if (k === "--engines") a.engines = v().split(",");
+    else if (k === "--engines") a.engines = v().split(","); // ids: skein, hyparquet, parquet-wasm, duckdb-1, duckdb-2
     else if (k === "--json") a.json = true;
+    else if (k === "--child") a.child = { engine: v(), files: v().split(",") };
     else throw new Error(`parquet-engines: unknown option ${k}`);
   }
   return a;
@@ -337,13 +349,14 @@ const gc = (globalThis as { gc?: () => void }).gc;
 async function timeEngine(e: Engine, files: string[], repeat: number): Promise<{ samples: number[]; sums: number[] }> {
   let sums: number[] = [];
   const samples: number[] = [];
-  for (let r = 0; r <= repeat; r++) {
+  const warmup = 2; // JIT, page cache, wasm compilation, heap growth
+  for (let r = 0; r < warmup + repeat; r++) {
     gc?.();
     const t0 = performance.now();
     const results: Float64Array[][] = [];
     for (const f of files) results.push(await e.readDoubles(f));
     const dt = (performance.now() - t0) / 1000;
-    if (r > 0) samples.push(dt); // run 0 warms up (JIT, page cache, wasm compile)
+    if (r >= warmup) samples.push(dt);
     sums = NAMES.map((_, j) => {
       let s = 0;
       for (const cols of results) for (const v of cols[j]) s += v;
@@ -353,12 +366,49 @@ async function timeEngine(e: Engine, files: string[], repeat: number): Promise<{
   return { samples, sums };
 }
 
+const ENGINE_IDS = ["skein", "hyparquet", "parquet-wasm", "duckdb-1", "duckdb-2"] as const;
+
+async function makeEngine(id: string): Promise<Engine & { close?: () => void }> {
+  switch (id) {
+    case "skein":
+      return skein;
+    case "hyparquet":
+      return hyparquet;
+    case "parquet-wasm":
+      return parquetWasm;
+    case "duckdb-1":
+      return duckEngine(1);
+    case "duckdb-2":
+      return duckEngine(2);
+    default:
+      throw new Error(`parquet-engines: unknown engine ${id} (${ENGINE_IDS.join(", ")})`);
+  }
+}
+
+/** Child mode: one engine, one set of files, in a fresh process. */
+async function child(a: Args, c: { engine: string; files: string[] }): Promise<void> {
+  const e = await makeEngine(c.engine);
+  const r = await timeEngine(e, c.files, a.repeat);
+  e.close?.();
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+}
+
+function measureInChild(id: string, files: string[], repeat: number): { samples: number[]; sums: number[] } {
+  const script = fileURLToPath(import.meta.url);
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv.filter((f) => f !== "--expose-gc"), "--expose-gc", script, "--child", id, files.join(","), "--repeat", String(repeat)],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(out.trim().split("\n").pop() as string) as { samples: number[]; sums: number[] };
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const duck1 = await duckEngine(1);
-  const duck2 = await duckEngine(2);
-  const all: Engine[] = [skein, hyparquet, parquetWasm, duck1, duck2];
-  const engines = a.engines ? all.filter((e) => a.engines?.some((x) => e.name.startsWith(x))) : all;
+  if (a.child) return child(a, a.child);
+  const ids = a.engines ? ENGINE_IDS.filter((id) => a.engines?.includes(id)) : [...ENGINE_IDS];
+  const engines: (Engine & { id: string; close?: () => void })[] = [];
+  for (const id of ids) engines.push({ ...(await makeEngine(id)), id });
   const gen = await DuckDBInstance.create(":memory:", { threads: "2" });
   const con = await gen.connect();
   const data = await makeData(con, a);
@@ -371,9 +421,19 @@ async function main(): Promise<void> {
     for (const f of files) bytes += statSync(f).size;
     const fileRows = Math.ceil(a.rows / a.files) * a.files;
     let reference: number[] | undefined;
+    const samplesOf = new Map<string, number[]>();
+    const sumsOf = new Map<string, number[]>();
+    for (let round = 0; round < a.rounds; round++) {
+      for (const e of engines) {
+        log(`${codec}, round ${round + 1}/${a.rounds}: ${e.name}`);
+        const r = measureInChild(e.id, files, a.repeat);
+        samplesOf.set(e.id, [...(samplesOf.get(e.id) ?? []), ...r.samples]);
+        sumsOf.set(e.id, r.sums);
+      }
+    }
     for (const e of engines) {
-      log(`${codec}: ${e.name}`);
-      const { samples, sums } = await timeEngine(e, files, a.repeat);
+      const samples = samplesOf.get(e.id) as number[];
+      const sums = sumsOf.get(e.id) as number[];
       reference ??= sums;
       const agrees = sums.every((s, j) => Math.abs(s - (reference as number[])[j]) <= 1e-9 * Math.abs(s));
       const med = median(samples);
@@ -422,8 +482,7 @@ async function main(): Promise<void> {
     }
     cov.push(`| ${c.name} | ${cells.join(" | ")} |`);
   }
-  duck1.close();
-  duck2.close();
+  for (const e of engines) e.close?.();
   con.closeSync();
   gen.closeSync();
 
@@ -433,7 +492,7 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const out = [
-    `Node ${process.versions.node}, ${cpus().length} x ${cpu}; ${a.rows.toLocaleString("en")} rows x ${COLS} float64 in ${a.files} files per codec; median of ${a.repeat} runs after a warm-up${gc ? ", GC between runs" : ""}.`,
+    `Node ${process.versions.node}, ${cpus().length} x ${cpu}; ${a.rows.toLocaleString("en")} rows x ${COLS} float64 in ${a.files} files per codec; each engine in its own processes, taking turns over ${a.rounds} rounds of ${a.repeat} timed runs (after 2 warm-up runs); medians of the ${a.rounds * a.repeat} runs, GC between runs.`,
     "",
     "| codec | engine | median s | MB/s (file) | rows/s into Float64Array | sums agree |",
     "|---|---|---|---|---|---|",

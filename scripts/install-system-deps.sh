@@ -8,7 +8,9 @@
 set -euo pipefail
 
 SYSTEM_PACKAGES=(
-  # nothing is required yet beyond Node 20 + npm
+  iproute2   # `ip netns`, veth, bridge: test/multihost-netns.test.ts
+  openssl    # throwaway CA and certificates: test/comm-tls.test.ts, test/cli-worker.test.ts
+  libxgboost0  # XGBoost 1.7.4 C library, loaded through koffi: estimators/xgboost/ffi.ts, test/xgboost-*.test.ts
 )
 
 log() { echo "[install-system-deps] $*"; }

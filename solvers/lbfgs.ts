@@ -158,8 +158,12 @@ export async function lbfgs(problem: PartitionedProblem, options: LbfgsOptions =
     }
     direction(pg, S, Y, rhos, dir, alphas);
     if (owl) {
-      // Keep only coordinates that move against the pseudo-gradient.
-      for (let j = 0; j < nPen; j++) if (dir[j] * pg[j] >= 0) dir[j] = 0;
+      // A coordinate at zero may only leave zero against the pseudo-gradient (else it would
+      // enter an orthant where F's slope is not pg). Andrew & Gao constrain every coordinate
+      // this way; coordinates away from zero are left free here: F is differentiable in them,
+      // the orthant projection of the line search stops them at zero, and zeroing their
+      // quasi-Newton components turned convergence linear on correlated features.
+      for (let j = 0; j < nPen; j++) if (x[j] === 0 && dir[j] * pg[j] >= 0) dir[j] = 0;
     }
     let slope = dot(pg, dir);
     if (!(slope < 0)) {

@@ -42,10 +42,19 @@ export function maxAbsDiff(a: Float64Array, b: Float64Array): number {
 
 /**
  * Solves A x = b for a symmetric positive-definite A (n x n row-major) with ml-matrix's
- * Cholesky; null when A is not positive definite.
+ * Cholesky (of (A + A^T)/2); null when A is not positive definite.
  */
 export function choleskySolve(A: Float64Array, n: number, b: Float64Array): Float64Array | null {
-  const M = Matrix.from1DArray(n, n, A);
+  // ml-matrix refuses a matrix that is not exactly symmetric: average away rounding asymmetry.
+  const M = new Matrix(n, n);
+  for (let i = 0; i < n; i++) {
+    M.set(i, i, A[i * n + i]);
+    for (let j = i + 1; j < n; j++) {
+      const v = 0.5 * (A[i * n + j] + A[j * n + i]);
+      M.set(i, j, v);
+      M.set(j, i, v);
+    }
+  }
   const chol = new CholeskyDecomposition(M);
   if (!chol.isPositiveDefinite()) return null;
   const x = chol.solve(Matrix.columnVector(b));

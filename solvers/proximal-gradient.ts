@@ -30,7 +30,7 @@ export async function proximalGradient(
   const obj = new GlmObjective(problem, options, "proximalGradient");
   const tol = options.tol ?? 1e-6;
   const maxIter = options.maxIter ?? 10000;
-  const shrink = options.shrink ?? 0.9;
+  const shrink = options.shrink ?? 0.98;
   const restart = options.restart ?? true;
   const d = obj.d;
   const nPen = obj.nPen;

@@ -53,12 +53,14 @@ export interface PartitionStats {
 
 /**
  * The per-partition sub-problem of consensus ADMM:
- *   argmin_x  C * sum_{i in partition} w_i loss_i(x) + rho/2 ||x - v||^2
- * over all of theta (intercepts included), started from x0 (the partition's previous x).
+ *   argmin_x  C * sum_{i in partition} w_i loss_i(x) + rho/2 (x - v)^T M (x - v)
+ * over all of theta (intercepts included), started from x0 (the partition's previous x);
+ * M = I unless `metric` (d x d, symmetric positive definite) is given.
  */
 export interface LocalProxArgs {
   readonly v: Float64Array;
   readonly rho: number;
+  readonly metric?: Float64Array;
   readonly C: number;
   readonly x0: Float64Array;
   /** Stop when the sub-problem's gradient max-norm is <= tol. */

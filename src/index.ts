@@ -12,3 +12,4 @@ export { register } from "./functions/index.js";
 export { KeyRef, type Key, type FnRef } from "./graph/spec.js";
 export { SkeinError, GraphError, TaskError, CancelledError, FunctionReferenceError } from "./errors.js";
 export { isMain } from "./main-guard.js";
+export { readTlsFiles, type TlsConfig, type TlsFiles } from "./comm/tls.js";

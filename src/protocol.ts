@@ -48,6 +48,8 @@ export interface ScatterMsg {
 }
 export interface GatherMsg { op: "gather"; id: number; keys: Key[] }
 export interface ClusterInfoMsg { op: "cluster-info"; id: number }
+/** Ask for a task's packed run spec (to re-run it in the client for debugging). */
+export interface RunSpecMsg { op: "run-spec"; id: number; key: Key }
 
 // ---- scheduler -> client ----
 export interface KeyInMemory { op: "key-in-memory"; key: Key; hasValue: boolean; value?: unknown }
@@ -62,6 +64,7 @@ export interface GatherReply {
   missing: Key[];
 }
 export interface ScatterReply { op: "scatter-reply"; id: number; keys: Key[]; error?: string }
+export interface RunSpecReply { op: "run-spec-reply"; id: number; key: Key; found: boolean; run: Uint8Array | null; deps: Key[]; name: string }
 export interface ClusterInfoReply {
   op: "cluster-info-reply";
   id: number;
@@ -106,6 +109,11 @@ export interface Heartbeat {
   executing: number;
   ready: number;
 }
+/**
+ * The worker paused (memory above its pause threshold: it starts no tasks) or is running
+ * again. A paused worker is not chosen for new tasks (dask's Status.paused).
+ */
+export interface WorkerStatusMsg { op: "worker-status"; status: "running" | "paused" }
 
 // ---- anyone holding data <-> anyone asking for it ----
 export interface GetData { op: "get-data"; id: number; keys: Key[] }
@@ -113,10 +121,10 @@ export interface DataReply { op: "data"; id: number; data: Record<Key, unknown>;
 
 export type Message =
   | HelloClient | HelloWorker | HelloPeer | Welcome | Refused
-  | UpdateGraph | ClientReleasesKeys | ClientDesiresKeys | CancelKeys | ScatterMsg | GatherMsg | ClusterInfoMsg
-  | KeyInMemory | KeyErred | KeysCancelled | GraphRejected | GatherReply | ScatterReply | ClusterInfoReply
+  | UpdateGraph | ClientReleasesKeys | ClientDesiresKeys | CancelKeys | ScatterMsg | GatherMsg | ClusterInfoMsg | RunSpecMsg
+  | KeyInMemory | KeyErred | KeysCancelled | GraphRejected | GatherReply | ScatterReply | ClusterInfoReply | RunSpecReply
   | ComputeTask | FreeKeys | UpdateData | AcquireReplicas | StealRequest | CloseWorker
-  | TaskFinished | TaskErred | AddKeys | MissingData | StealResponse | UpdateDataReply | Heartbeat
+  | TaskFinished | TaskErred | AddKeys | MissingData | StealResponse | UpdateDataReply | Heartbeat | WorkerStatusMsg
   | GetData | DataReply;
 
 export type Op = Message["op"];

@@ -4,6 +4,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError, Client, delayed, GraphError, SkeinError, TaskError } from "../src/index.js";
 import { add, fail, inc, slowInc, sum } from "./fixtures/tasks.js";
@@ -42,6 +44,26 @@ describe("futures on worker processes", () => {
     const c = client.submitWith({ pure: false }, inc, 41);
     expect(c.key).not.toBe(a.key);
     expect(await client.gather([a, b, c])).toEqual([42, 42, 42]);
+  });
+
+  it("keeps an awaited future alive through garbage collection", async () => {
+    // `await client.submit(...)` holds no reference to the Future; a collected Future releases
+    // its key, so without care the result would never arrive.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const collector = setInterval(gc, 5);
+    try {
+      expect(await client.submitWith({ pure: false }, sleepThen, 300, 7)).toBe(7);
+    } finally {
+      clearInterval(collector);
+    }
+  });
+
+  it("resolves a pure key submitted again right after its last future was released", async () => {
+    const f = client.submit(inc, 314);
+    expect(await f).toBe(315);
+    f.release();
+    expect(await client.submit(inc, 314)).toBe(315);
   });
 
   it("iterates asCompleted while adding futures", async () => {

@@ -3,7 +3,7 @@
  * test/comm-inproc.test.ts against their own addresses.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { connect, listen, setCommLogger } from "../src/comm/index.js";
+import { connect, listen, setCommLogger, type TlsConfig } from "../src/comm/index.js";
 import type { Connection, Listener } from "../src/comm/types.js";
 import type { Message } from "../src/protocol.js";
 
@@ -29,13 +29,18 @@ export interface Pair {
   server: Connection;
 }
 
-export async function openPair(address: string, onServer?: (c: Connection) => void): Promise<Pair> {
+/** `tls` holds the certificates of both ends for tls:// addresses (one identity serves both). */
+export async function openPair(address: string, onServer?: (c: Connection) => void, tls?: TlsConfig): Promise<Pair> {
   const accepted = nextCall<Connection>();
-  const listener = await listen(address, (c) => {
-    onServer?.(c);
-    accepted.fn(c);
-  });
-  const client = await connect(listener.address);
+  const listener = await listen(
+    address,
+    (c) => {
+      onServer?.(c);
+      accepted.fn(c);
+    },
+    { tls },
+  );
+  const client = await connect(listener.address, { tls });
   const server = await accepted.next();
   return { listener, client, server };
 }
@@ -45,7 +50,7 @@ export const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 const ping = (id: number): Message => ({ op: "gather", id, keys: [`k${id}`] });
 
-export function transportCases(name: string, freshAddress: () => string): void {
+export function transportCases(name: string, freshAddress: () => string, tls?: () => TlsConfig): void {
   describe(`${name} transport (shared cases)`, () => {
     let logs: string[] = [];
     const opened: Listener[] = [];
@@ -58,7 +63,7 @@ export function transportCases(name: string, freshAddress: () => string): void {
       await Promise.all(opened.splice(0).map((l) => l.close()));
     });
     async function pair(onServer?: (c: Connection) => void): Promise<Pair> {
-      const p = await openPair(freshAddress(), onServer);
+      const p = await openPair(freshAddress(), onServer, tls?.());
       opened.push(p.listener);
       return p;
     }
@@ -184,19 +189,23 @@ export function transportCases(name: string, freshAddress: () => string): void {
       await listener.close();
       expect(await serverReason.next()).toBe(`skein comm: listener ${listener.address} closed`);
       expect((await clientReason.next()).startsWith("skein comm: connection closed by peer ")).toBe(true);
-      await expect(connect(listener.address)).rejects.toThrow(`skein comm: cannot connect to ${listener.address}: `);
+      await expect(connect(listener.address, { tls: tls?.() })).rejects.toThrow(`skein comm: cannot connect to ${listener.address}: `);
     });
 
     it("accepts many connections on one listener, each with its own peer", async () => {
       const servers: Connection[] = [];
-      const listener = await listen(freshAddress(), (c) => {
-        servers.push(c);
-        c.onMessages = (msgs) => c.send({ op: "welcome", id: `${(msgs[0] as { client: string }).client}@${c.peer}` });
-      });
+      const listener = await listen(
+        freshAddress(),
+        (c) => {
+          servers.push(c);
+          c.onMessages = (msgs) => c.send({ op: "welcome", id: `${(msgs[0] as { client: string }).client}@${c.peer}` });
+        },
+        { tls: tls?.() },
+      );
       opened.push(listener);
       const replies = await Promise.all(
         [0, 1, 2].map(async (i) => {
-          const c = await connect(listener.address);
+          const c = await connect(listener.address, { tls: tls?.() });
           const got = nextCall<Message[]>();
           c.onMessages = got.fn;
           c.send({ op: "hello-client", client: `c${i}` });

@@ -81,10 +81,10 @@ describe("tcp transport", () => {
 
   it("rejects unsupported schemes, busy ports and refused connections with the address", async () => {
     await expect(connect("udp://127.0.0.1:5")).rejects.toThrow(
-      'skein comm: unsupported address "udp://127.0.0.1:5" (expected tcp://host:port or inproc://name)',
+      'skein comm: unsupported address "udp://127.0.0.1:5" (expected tcp://host:port, tls://host:port or inproc://name)',
     );
     await expect(listen("127.0.0.1:5", () => {})).rejects.toThrow(
-      'skein comm: unsupported address "127.0.0.1:5" (expected tcp://host:port or inproc://name)',
+      'skein comm: unsupported address "127.0.0.1:5" (expected tcp://host:port, tls://host:port or inproc://name)',
     );
     const { listener } = await server();
     const port = parseTcpAddress(listener.address).port;

@@ -18,6 +18,11 @@ export const BENCHMARKS: readonly BenchEntry[] = [
     file: "scheduler.ts",
     about: "scheduler overhead vs dask.distributed (map+gather, round trips, tree reduction, asCompleted, 1M-task graph memory)",
   },
+  {
+    name: "parquet",
+    file: "parquet.ts",
+    about: "10M x 16 float64 in 20 Parquet files -> column sums on LocalCluster(2) vs Dask reading the same data as CSV; single-process decode speed",
+  },
 ];
 
 export interface BenchRun {

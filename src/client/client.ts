@@ -2,7 +2,7 @@
  * The Client: Dask-style futures on skein's scheduler. It turns calls into task submissions,
  * keeps one record per key it holds, and talks to the scheduler over one connection.
  */
-import { connect } from "../comm/index.js";
+import { connect, type TlsConfig } from "../comm/index.js";
 import { packRun, unpackRun } from "../comm/serialize.js";
 import type { Connection } from "../comm/types.js";
 import { CancelledError, GraphError, SkeinError, TaskError } from "../errors.js";
@@ -45,6 +45,8 @@ export interface ConnectOptions extends LocalClusterOptions {
   schedulerFile?: string;
   /** Shared secret for a scheduler that requires one. */
   token?: string;
+  /** Certificates for a tls:// scheduler (PEM contents; `readTlsFiles` reads them from files). */
+  tls?: TlsConfig;
   /** Use an existing LocalCluster (not closed with the client). */
   cluster?: LocalCluster;
   /** Client name shown in the scheduler's logs. */
@@ -66,7 +68,8 @@ interface PendingTask {
   name: string;
   opts: TaskOptions;
   order?: number;
-  record: KeyRecord;
+  /** Set when this client holds Futures on the key (wanted keys only). */
+  record?: KeyRecord;
 }
 
 type AnyFn = (...args: never[]) => unknown;
@@ -87,7 +90,7 @@ export class Client implements FutureHost {
   private releaseQueue: Key[] = [];
   private releaseScheduled = false;
   private readonly gatherWaiters = new Map<number, { resolve: (r: { data: Record<Key, unknown>; missing: Key[] }) => void; reject: (e: Error) => void }>();
-  private readonly requestWaiters = new Map<number, (msg: Message) => void>();
+  private readonly requestWaiters = new Map<number, { resolve: (msg: Message) => void; reject: (e: Error) => void }>();
   private gatherQueue = new Map<Key, { resolve: (v: unknown) => void; reject: (e: Error) => void }[]>();
   private gatherScheduled = false;
   private nextId = 1;
@@ -129,7 +132,7 @@ export class Client implements FutureHost {
     }
     let conn: Connection;
     try {
-      conn = await connect(address);
+      conn = await connect(address, { tls: opts.tls });
     } catch (err) {
       if (owns) await cluster!.close();
       throw err;
@@ -206,8 +209,6 @@ export class Client implements FutureHost {
     const existing = this.records.get(key);
     if (existing && existing.refs > 0) return new Future(existing, this);
     const record = existing ?? this.newRecord(key);
-    record.name = name;
-    record.deps = deps;
     this.pending.push({ key, fn, args, deps, name, opts, record });
     this.pendingWanted.push(key);
     this.scheduleFlush();
@@ -271,13 +272,11 @@ export class Client implements FutureHost {
       if (fnErr || depErr !== undefined) {
         const err = fnErr ?? failed.get(depErr!)!;
         failed.set(t.key, err);
-        t.record.settle("error", undefined, false, err);
+        t.record?.settle("error", undefined, false, err);
         continue;
       }
       const ref = t.fn ? this.verified.get(t.fn)! : null;
-      const run = packRun({ fn: ref, args: t.args });
-      t.record.run = run;
-      tasks.push(submission(t, run));
+      tasks.push(submission(t, packRun({ fn: ref, args: t.args })));
     }
     if (tasks.length === 0) return;
     this.send({ op: "update-graph", tasks, wanted: failed.size ? wanted.filter((k) => !failed.has(k)) : wanted });
@@ -348,24 +347,29 @@ export class Client implements FutureHost {
     const deps = new Map<Key, readonly Key[]>();
     for (const t of tasks.values()) deps.set(t.key, t.deps);
     const order = planGraph(deps, (k) => (this.records.get(k)?.refs ?? 0) > 0);
-    const sorted = [...tasks.values()].sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+    // The order is a permutation of 0..n-1: place each task at its position, no comparison sort.
+    const sorted = new Array<NormalizedTask>(tasks.size);
+    for (const t of tasks.values()) sorted[order.get(t.key)!] = t;
     const futures: Future<unknown>[] = [];
     const wanted = new Set(wantedKeys);
+    // Records (and Futures) only for the keys asked for: intermediate tasks are the scheduler's business.
+    const fresh = new Set<Key>();
+    for (const k of wanted) {
+      const held = this.records.get(k);
+      if (!held || held.refs === 0) fresh.add(k);
+    }
     for (const t of sorted) {
-      let record = this.records.get(t.key);
-      if (record && record.refs > 0) continue; // already held: nothing to resubmit
-      record ??= this.newRecord(t.key);
-      record.name = t.fn ? t.fn.name : "data";
-      record.deps = t.deps;
+      const held = this.records.get(t.key);
+      if (held && held.refs > 0) continue; // already held: nothing to resubmit
       this.pending.push({
         key: t.key,
         fn: t.fn ? this.fnForRef(t.fn) : null,
         args: t.args as unknown[],
-        deps: [...t.deps],
-        name: record.name,
+        deps: t.deps as Key[],
+        name: t.fn ? t.fn.name : "data",
         opts,
         order: order.get(t.key),
-        record,
+        record: fresh.has(t.key) ? (held ?? this.newRecord(t.key)) : undefined,
       });
     }
     for (const k of wantedKeys) {
@@ -519,39 +523,43 @@ export class Client implements FutureHost {
 
   /**
    * Run the failed task of `future` again in this process, so a debugger or a console.log can
-   * see it fail. Rejects with the local error.
+   * see it fail. Its inputs are gathered from the cluster, or recomputed here from lineage when
+   * they are no longer in memory. Rejects with the local error.
    */
   async recreateErrorLocally(future: Future<unknown>): Promise<never> {
     const record = future.record;
     if (record.status !== "error") throw new SkeinError(`skein: future "${future.key}" has not failed (status ${record.status})`);
-    const failing = this.failingRecord(record);
-    if (!failing.run) throw new SkeinError(`skein: the failing task "${failing.key}" was not submitted by this client; cannot recreate it locally`);
+    const failing = (record.error instanceof TaskError && record.error.causeKey) || record.key;
+    const spec = await this.runSpec(failing);
+    await evaluateRun(unpackRun(spec.run), await this.localInputs(spec.deps));
+    throw new SkeinError(`skein: task "${failing}" did not fail when run locally`);
+  }
+
+  private async runSpec(key: Key): Promise<{ run: Uint8Array; deps: Key[] }> {
+    const id = this.nextId++;
+    const reply = await this.request<Extract<Message, { op: "run-spec-reply" }>>(id, { op: "run-spec", id, key });
+    if (!reply.found || !reply.run) throw new SkeinError(`skein: the scheduler no longer knows how to compute "${key}"; cannot recreate it locally`);
+    return { run: reply.run, deps: reply.deps };
+  }
+
+  /** Values of `keys`: gathered where the cluster still holds them, recomputed here otherwise. */
+  private async localInputs(keys: readonly Key[]): Promise<Map<Key, unknown>> {
     const data = new Map<Key, unknown>();
-    for (const dep of failing.deps ?? []) data.set(dep, await this.localValue(dep));
-    await evaluateRun(unpackRun(failing.run), data);
-    throw new SkeinError(`skein: task "${failing.key}" did not fail when run locally`);
-  }
-
-  private failingRecord(record: KeyRecord): KeyRecord {
-    const cause = record.error instanceof TaskError ? record.error.causeKey : undefined;
-    return (cause && this.records.get(cause)) || record;
-  }
-
-  /** A dependency's value for local re-execution: gathered if it is still on the cluster, else recomputed here. */
-  private async localValue(key: Key): Promise<unknown> {
-    const r = this.records.get(key);
-    if (r?.status === "finished") {
-      const f = new Future(r, this);
-      try {
-        return await f.result();
-      } finally {
-        f.release();
+    if (keys.length === 0) return data;
+    const id = this.nextId++;
+    const reply = await new Promise<{ data: Record<Key, unknown>; missing: Key[] }>((resolve, reject) => {
+      this.gatherWaiters.set(id, { resolve, reject });
+      this.send({ op: "gather", id, keys: [...keys] });
+    });
+    for (const k of keys) {
+      if (k in reply.data) {
+        data.set(k, reply.data[k]);
+        continue;
       }
+      const spec = await this.runSpec(k);
+      data.set(k, await evaluateRun(unpackRun(spec.run), await this.localInputs(spec.deps)));
     }
-    if (!r?.run) throw new SkeinError(`skein: dependency "${key}" is no longer available to recreate the error locally`);
-    const data = new Map<Key, unknown>();
-    for (const dep of r.deps ?? []) data.set(dep, await this.localValue(dep));
-    return evaluateRun(unpackRun(r.run), data);
+    return data;
   }
 
   // ---------------------------------------------------------------- FutureHost
@@ -648,8 +656,7 @@ export class Client implements FutureHost {
 
   private request<M extends Message>(id: number, msg: Message): Promise<M> {
     return new Promise<M>((resolve, reject) => {
-      this.requestWaiters.set(id, (m) => resolve(m as M));
-      this.gatherWaiters.set(-id, { resolve: () => {}, reject });
+      this.requestWaiters.set(id, { resolve: (m) => resolve(m as M), reject });
       this.send(msg);
     });
   }
@@ -692,11 +699,11 @@ export class Client implements FutureHost {
           break;
         }
         case "scatter-reply":
-        case "cluster-info-reply": {
+        case "cluster-info-reply":
+        case "run-spec-reply": {
           const w = this.requestWaiters.get(msg.id);
           this.requestWaiters.delete(msg.id);
-          this.gatherWaiters.delete(-msg.id);
-          w?.(msg);
+          w?.resolve(msg);
           break;
         }
         default:
@@ -711,6 +718,7 @@ export class Client implements FutureHost {
     const err = new SkeinError(`skein: connection to the scheduler closed: ${reason}`);
     for (const r of this.records.values()) if (!r.done) r.settle("error", undefined, false, err);
     for (const w of this.gatherWaiters.values()) w.reject(err);
+    for (const w of this.requestWaiters.values()) w.reject(err);
     this.gatherWaiters.clear();
     this.requestWaiters.clear();
   }
@@ -752,8 +760,11 @@ export class ClientWithOptions {
     return this.client.submitWith(this.opts, fn, ...args);
   }
 
-  map<T, R>(fn: (x: T) => R, items: Iterable<Arg<T>>): Future<Awaited<R>>[] {
-    return this.client.map(fn, items, this.opts);
+  map<T, R>(fn: (x: T) => R, items: Iterable<Arg<T>>): Future<Awaited<R>>[];
+  map<T, U, R>(fn: (x: T, y: U) => R, xs: Iterable<Arg<T>>, ys: Iterable<Arg<U>>): Future<Awaited<R>>[];
+  map<T, U, V, R>(fn: (x: T, y: U, z: V) => R, xs: Iterable<Arg<T>>, ys: Iterable<Arg<U>>, zs: Iterable<Arg<V>>): Future<Awaited<R>>[];
+  map(fn: AnyFn, ...iterables: Iterable<unknown>[]): Future<unknown>[] {
+    return (this.client.map as (fn: AnyFn, ...rest: unknown[]) => Future<unknown>[])(fn, ...iterables, this.opts);
   }
 
   compute<T>(value: Delayed<T>): Future<T> {

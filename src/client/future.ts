@@ -17,11 +17,6 @@ export class KeyRecord {
   refs = 0;
   /** Called once, on the next change of status (finished, error, cancelled). */
   private listeners: (() => void)[] | undefined;
-  /** Packed run spec and dependencies, kept for recreateErrorLocally. */
-  run: Uint8Array | undefined;
-  deps: readonly Key[] | undefined;
-  name = "";
-
   constructor(readonly key: Key) {}
 
   get done(): boolean {
@@ -69,6 +64,8 @@ export interface FutureHost {
   untrackFuture(future: Future<unknown>): void;
 }
 
+function keepAlive(_f: Future<unknown>): void {}
+
 export class Future<T = unknown> implements PromiseLike<T> {
   private released = false;
 
@@ -96,7 +93,16 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** The task's value; rejects with a TaskError (remote stack attached) or a CancelledError. */
   result(): Promise<T> {
     if (this.released) return Promise.reject(new Error(`skein: future "${this.key}" was released`));
-    return this.host.resultOf(this.record) as Promise<T>;
+    const p = this.host.resultOf(this.record) as Promise<T>;
+    if (this.record.done && this.record.hasValue) return p;
+    // `await client.submit(f, x)` keeps no reference to the Future itself: without this, it
+    // could be garbage-collected while awaited and its key released before the result arrives.
+    // The callback below is reachable from the record (through the waiting promise), and the
+    // record from the client, so the Future lives at least as long as the wait.
+    return p.then((value) => {
+      keepAlive(this);
+      return value;
+    });
   }
 
   /** The error the task failed with, or undefined once it finished well. */

@@ -1,13 +1,20 @@
 /**
  * LocalCluster: a scheduler in this process plus N workers, as worker processes (default,
  * isolation) or as workers inside this process (`processes: false`, lowest overhead).
+ *
+ * Worker processes are supervised by nannies (nanny.ts) unless `nanny: false`: a worker that
+ * dies or passes its memory `terminate` fraction is replaced by a fresh process, which joins
+ * the scheduler as a new worker.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { SkeinError } from "../errors.js";
 import { SchedulerServer } from "../scheduler/server.js";
+import type { MemoryFractions } from "../worker/memory.js";
 import { WorkerServer } from "../worker/server.js";
+import { Nanny } from "./nanny.js";
+import { spawnWorkerProcess, type WorkerProcess } from "./worker-process.js";
 
 export interface LocalClusterOptions {
   /** Number of workers. Default: one per core. */
@@ -30,12 +37,33 @@ export interface LocalClusterOptions {
   execArgv?: string[];
   /** How long to wait for the workers to join. Default 60 s. */
   startTimeoutMs?: number;
+  /** Worker deaths a task may be caught in before it fails with KilledWorker. Default 3. */
+  allowedFailures?: number;
+  /** Supervise worker processes with nannies that replace dead ones (default true; processes only). */
+  nanny?: boolean;
+  /** Restarts one nanny may make per minute (default 20). */
+  maxRestartsPerMinute?: number;
+  /** Fractions of memoryLimit (dask's defaults 0.6 / 0.7 / 0.8 / 0.95; false disables one). */
+  memoryTarget?: number | false;
+  memorySpill?: number | false;
+  memoryPause?: number | false;
+  memoryTerminate?: number | false;
+  /** Parent directory for workers' spill files. Default os.tmpdir(). */
+  localDirectory?: string;
+}
+
+function fractionsOf(o: LocalClusterOptions): Partial<Record<keyof MemoryFractions, number | false>> {
+  const f: Partial<Record<keyof MemoryFractions, number | false>> = {};
+  if (o.memoryTarget !== undefined) f.target = o.memoryTarget;
+  if (o.memorySpill !== undefined) f.spill = o.memorySpill;
+  if (o.memoryPause !== undefined) f.pause = o.memoryPause;
+  if (o.memoryTerminate !== undefined) f.terminate = o.memoryTerminate;
+  return f;
 }
 
 let clusterCounter = 0;
 
 const ownFile = fileURLToPath(import.meta.url);
-const workerMain = ownFile.replace(/cluster[\\/]local\.(ts|js)$/, (_m, ext: string) => `worker/main.${ext}`);
 
 /** Node flags that shape how modules load or memory behaves, and are safe to pass to a worker. */
 const INHERITED_FLAG = /^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C|--enable-source-maps|--no-warnings|--disable-warning|--max-old-space-size|--max-semi-space-size|--stack-size|--expose-gc|--env-file|--(no-)?experimental-[\w-]+|--no-deprecation|--trace-warnings|--preserve-symlinks)(=|$)/;
@@ -60,7 +88,8 @@ export function childExecArgv(base: readonly string[] = process.execArgv): strin
 }
 
 export class LocalCluster {
-  private readonly children: ChildProcess[] = [];
+  private readonly children: WorkerProcess[] = [];
+  private readonly nannies: Nanny[] = [];
   private readonly inprocWorkers: WorkerServer[] = [];
   private closed = false;
 
@@ -80,6 +109,7 @@ export class LocalCluster {
     const scheduler = await SchedulerServer.start({
       listen: [`tcp://${options.host ?? "127.0.0.1"}:${options.port ?? 0}`, `inproc://skein-scheduler-${id}`],
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      allowedFailures: options.allowedFailures,
     });
     const cluster = new LocalCluster(scheduler, { nWorkers, threadsPerWorker, memoryLimit, processes });
     try {
@@ -102,9 +132,25 @@ export class LocalCluster {
     return this.scheduler.address("inproc");
   }
 
-  /** Worker processes (empty with `processes: false`); tests kill them to check recovery. */
+  /**
+   * Live worker processes (empty with `processes: false`); tests kill them to check recovery.
+   * With nannies, a killed worker's replacement appears here once spawned.
+   */
   get processes(): readonly ChildProcess[] {
-    return this.children;
+    if (this.nannies.length > 0) {
+      const out: ChildProcess[] = [];
+      for (const n of this.nannies) {
+        const c = n.process;
+        if (c !== null) out.push(c);
+      }
+      return out;
+    }
+    return this.children.map((w) => w.child);
+  }
+
+  /** The nannies supervising the worker processes (empty without them). */
+  get workerNannies(): readonly Nanny[] {
+    return this.nannies;
   }
 
   private async addWorker(options: LocalClusterOptions, i: number, id: string): Promise<void> {
@@ -116,57 +162,69 @@ export class LocalCluster {
       resources: options.resources ?? {},
     };
     if (!this.opts.processes) {
-      this.inprocWorkers.push(await WorkerServer.start({ ...workerOpts, listen: `inproc://skein-worker-${id}-${i}` }));
+      this.inprocWorkers.push(
+        await WorkerServer.start({
+          ...workerOpts,
+          listen: `inproc://skein-worker-${id}-${i}`,
+          memoryFractions: fractionsOf(options),
+          ...(options.localDirectory !== undefined ? { localDirectory: options.localDirectory } : {}),
+        }),
+      );
       return;
     }
-    const child = spawn(process.execPath, [...childExecArgv(options.execArgv), workerMain], {
-      env: { ...process.env, SKEIN_WORKER_OPTIONS: JSON.stringify(workerOpts) },
-      stdio: ["ignore", "inherit", "pipe"],
-    });
-    let stderr = "";
-    child.stderr!.on("data", (b: Buffer) => {
-      stderr = (stderr + b.toString()).slice(-4000);
-      process.stderr.write(b);
-    });
-    child.once("exit", (code, signal) => {
-      if (!this.closed && code !== 0) (child as ChildProcess & { exitInfo?: string }).exitInfo = `exit code ${code ?? signal}: ${stderr.trim()}`;
-    });
-    this.children.push(child);
+    const config = { ...workerOpts, ...(options.localDirectory !== undefined ? { localDirectory: options.localDirectory } : {}) };
+    const onStderr = (b: Buffer): void => void process.stderr.write(b);
+    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    if (options.nanny ?? true) {
+      this.nannies.push(
+        new Nanny({
+          config,
+          memoryFractions: fractionsOf(options),
+          execArgv: options.execArgv,
+          onStderr,
+          startTimeoutMs,
+          maxRestartsPerMinute: options.maxRestartsPerMinute,
+        }),
+      );
+      return;
+    }
+    const env: Record<string, string | undefined> = { ...process.env };
+    const f = fractionsOf(options);
+    for (const [name, v] of Object.entries(f)) env[`SKEIN_MEMORY_${name.toUpperCase()}`] = String(v);
+    this.children.push(spawnWorkerProcess({ config, execArgv: options.execArgv, env, onStderr, startTimeoutMs }));
   }
 
-  private waitForWorkers(n: number, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SkeinError(`skein LocalCluster: only ${this.scheduler.nWorkers} of ${n} workers started within ${timeoutMs} ms`)), timeoutMs);
-      const onExit = (child: ChildProcess) => () => {
-        if (this.scheduler.nWorkers >= n) return;
-        clearTimeout(timer);
-        const info = (child as ChildProcess & { exitInfo?: string }).exitInfo ?? `exit code ${child.exitCode}`;
-        reject(new SkeinError(`skein LocalCluster: a worker process exited before joining (${info})`));
-      };
-      for (const c of this.children) c.once("exit", onExit(c));
-      this.scheduler.waitForWorkers(n).then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  private async waitForWorkers(n: number, timeoutMs: number): Promise<void> {
+    // A process that exits before joining fails the start at once, with its stderr.
+    await Promise.all([...this.children.map((w) => w.started), ...this.nannies.map((x) => x.started)]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.scheduler.waitForWorkers(n),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new SkeinError(`skein LocalCluster: only ${this.scheduler.nWorkers} of ${n} workers started within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const exits = this.children.map(
-      (c) =>
-        new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          const kill = setTimeout(() => c.kill("SIGKILL"), 5000);
-          c.once("exit", () => {
-            clearTimeout(kill);
-            resolve();
-          });
-        }),
-    );
+    for (const n of this.nannies) n.stopSupervising();
     await this.scheduler.close();
     await Promise.all(this.inprocWorkers.map((w) => w.close()));
-    await Promise.all(exits);
+    // Workers leave when the scheduler closes; SIGKILL any that have not within 5 s.
+    await Promise.all([...this.children.map((w) => exitWithin(w, 5000)), ...this.nannies.map((x) => x.close(5000))]);
   }
+}
+
+async function exitWithin(w: WorkerProcess, ms: number): Promise<void> {
+  const c = w.child;
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const kill = setTimeout(() => c.kill("SIGKILL"), ms);
+  await w.exited;
+  clearTimeout(kill);
 }

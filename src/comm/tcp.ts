@@ -1,5 +1,6 @@
 /**
- * The TCP transport: `tcp://host:port` (IPv6 as `tcp://[::1]:port`).
+ * The TCP transport: `tcp://host:port` (IPv6 as `tcp://[::1]:port`). tls.ts reuses its Connection,
+ * accept and bind code over tls.TLSSocket.
  *
  * One batch per frame (see framing.ts), written with cork/uncork so the prelude, the msgpack
  * header and every raw array go out in one writev without being concatenated. A peer that
@@ -29,22 +30,35 @@ export interface TcpAddress {
   readonly port: number;
 }
 
-const TCP_ADDRESS = /^tcp:\/\/(?:\[([0-9A-Za-z:.%]+)\]|([^\s:/[\]@]+)):([0-9]{1,5})$/;
+const HOST_PORT = /^(?:\[([0-9A-Za-z:.%]+)\]|([^\s:/[\]@]+)):([0-9]{1,5})$/;
 
-export function parseTcpAddress(address: string): TcpAddress {
-  const m = TCP_ADDRESS.exec(address);
+/** `scheme://host:port` (IPv6 in brackets) -> host and port; shared by tcp:// and tls://. */
+export function parseSocketAddress(scheme: "tcp" | "tls", address: string): TcpAddress {
+  const prefix = `${scheme}://`;
+  const m = address.startsWith(prefix) ? HOST_PORT.exec(address.slice(prefix.length)) : null;
   const port = m === null ? NaN : Number(m[3]);
   if (m === null || port > 65535) {
-    throw new Error(`skein comm: bad tcp address "${address}" (expected tcp://host:port)`);
+    throw new Error(`skein comm: bad ${scheme} address "${address}" (expected ${scheme}://host:port)`);
   }
   return { host: m[1] ?? m[2], port };
 }
 
-export function formatTcpAddress(host: string, port: number): string {
-  return host.includes(":") ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`;
+export function formatSocketAddress(scheme: "tcp" | "tls", host: string, port: number): string {
+  return host.includes(":") ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }
 
-class TcpConnection extends BaseConnection {
+export function parseTcpAddress(address: string): TcpAddress {
+  return parseSocketAddress("tcp", address);
+}
+
+export function formatTcpAddress(host: string, port: number): string {
+  return formatSocketAddress("tcp", host, port);
+}
+
+/**
+ * A Connection over a stream socket. TLS reuses it unchanged: a tls.TLSSocket is a net.Socket.
+ */
+export class TcpConnection extends BaseConnection {
   readonly peer: string;
   private readonly decoder: FrameDecoder;
   private endTimer: NodeJS.Timeout | null = null;
@@ -147,7 +161,7 @@ function unencodableReason(batch: readonly Message[], err: unknown, peer: string
   return `skein comm: cannot encode batch for ${peer}: ${errorMessage(err)}`;
 }
 
-class TcpListener implements Listener {
+export class TcpListener implements Listener {
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -165,26 +179,34 @@ class TcpListener implements Listener {
   }
 }
 
-export async function listenTcp(
-  address: string,
+/** Wrap an accepted socket, track it for the listener's close, and hand it to the owner. */
+export function acceptSocket(
+  scheme: "tcp" | "tls",
+  socket: net.Socket,
+  conns: Set<TcpConnection>,
+  maxFrameBytes: number,
   onConnection: (c: Connection) => void,
-  opts?: ListenOptions,
+): void {
+  const peer = formatSocketAddress(scheme, socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
+  const conn = new TcpConnection(socket, peer, maxFrameBytes);
+  conns.add(conn);
+  conn.untrack = () => conns.delete(conn);
+  try {
+    onConnection(conn);
+  } catch (err) {
+    commLog("error", `skein comm: onConnection handler for ${peer} threw: ${errorMessage(err)}`);
+    conn.close(`skein comm: onConnection handler threw: ${errorMessage(err)}`);
+  }
+}
+
+/** Bind `server` (a net or tls server) to host:port; resolves with the listener. */
+export function bindServer(
+  scheme: "tcp" | "tls",
+  address: string,
+  server: net.Server,
+  conns: Set<TcpConnection>,
 ): Promise<Listener> {
-  const { host, port } = parseTcpAddress(address);
-  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  const conns = new Set<TcpConnection>();
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    const peer = formatTcpAddress(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
-    const conn = new TcpConnection(socket, peer, maxFrameBytes);
-    conns.add(conn);
-    conn.untrack = () => conns.delete(conn);
-    try {
-      onConnection(conn);
-    } catch (err) {
-      commLog("error", `skein comm: onConnection handler for ${peer} threw: ${errorMessage(err)}`);
-      conn.close(`skein comm: onConnection handler threw: ${errorMessage(err)}`);
-    }
-  });
+  const { host, port } = parseSocketAddress(scheme, address);
   return new Promise<Listener>((resolve, reject) => {
     server.once("error", (err: Error) => {
       reject(new Error(`skein comm: cannot listen on ${address}: ${err.message}`));
@@ -193,19 +215,50 @@ export async function listenTcp(
       server.removeAllListeners("error");
       server.on("error", (err: Error) => commLog("error", `skein comm: listener ${address} failed: ${err.message}`));
       const bound = server.address() as net.AddressInfo;
-      resolve(new TcpListener(formatTcpAddress(host, bound.port), server, conns));
+      resolve(new TcpListener(formatSocketAddress(scheme, host, bound.port), server, conns));
     });
   });
 }
 
+export async function listenTcp(
+  address: string,
+  onConnection: (c: Connection) => void,
+  opts?: ListenOptions,
+): Promise<Listener> {
+  parseTcpAddress(address);
+  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const conns = new Set<TcpConnection>();
+  const server = net.createServer({ noDelay: true }, (socket) => acceptSocket("tcp", socket, conns, maxFrameBytes, onConnection));
+  return bindServer("tcp", address, server, conns);
+}
+
 export async function connectTcp(address: string, opts?: ConnectOptions): Promise<Connection> {
   const { host, port } = parseTcpAddress(address);
-  if (port === 0) throw new Error(`skein comm: cannot connect to ${address}: port 0 is only for listening`);
+  return dialSocket(address, port, opts, "connect", () => net.connect({ host, port, noDelay: true }));
+}
+
+/**
+ * Open a socket with `open` and resolve once it emits `ready` ("connect", or "secureConnect"
+ * for TLS) as a Connection named after `address`; errors and the timeout name the address.
+ */
+export function dialSocket(
+  address: string,
+  port: number,
+  opts: ConnectOptions | undefined,
+  ready: "connect" | "secureConnect",
+  open: () => net.Socket,
+): Promise<Connection> {
+  if (port === 0) return Promise.reject(new Error(`skein comm: cannot connect to ${address}: port 0 is only for listening`));
   const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const timeoutMs = opts?.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const peer = formatTcpAddress(host, port);
   return new Promise<Connection>((resolve, reject) => {
-    const socket = net.connect({ host, port, noDelay: true });
+    let socket: net.Socket;
+    try {
+      socket = open();
+    } catch (err) {
+      reject(new Error(`skein comm: cannot connect to ${address}: ${errorMessage(err)}`));
+      return;
+    }
     const fail = (why: string): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -214,10 +267,10 @@ export async function connectTcp(address: string, opts?: ConnectOptions): Promis
     const onError = (err: Error): void => fail(err.message);
     const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
     socket.once("error", onError);
-    socket.once("connect", () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       socket.removeListener("error", onError);
-      resolve(new TcpConnection(socket, peer, maxFrameBytes));
+      resolve(new TcpConnection(socket, address, maxFrameBytes));
     });
   });
 }

@@ -12,6 +12,8 @@ export type SchedulerEvent =
   | { type: "add-worker"; worker: string; name: string; nthreads: number; memoryLimit: number; resources: Record<string, number> }
   /** Died, connection lost or heartbeat timeout. */
   | { type: "remove-worker"; worker: string; reason: string }
+  /** The worker paused (memory pressure: not chosen for new tasks) or runs again. */
+  | { type: "worker-status"; worker: string; status: "running" | "paused" }
   | { type: "add-client"; client: string }
   /** Releases everything the client wanted. */
   | { type: "remove-client"; client: string }
@@ -80,6 +82,8 @@ export interface WorkerView {
   readonly name: string;
   readonly nthreads: number;
   readonly memoryLimit: number;
+  /** Paused for memory pressure: not chosen for new tasks. */
+  readonly paused: boolean;
   /** Tasks assigned to the worker and not yet reported finished. */
   readonly processing: number;
   /** Bytes of results the worker holds, as reported by it. */

@@ -94,6 +94,8 @@ export class WorkerState {
   readonly available: Record<string, number>;
   nbytes = 0;
   removed = false;
+  /** Paused for memory pressure: out of the placement list until it runs again. */
+  paused = false;
   /** Assignment serial of the last task placed here: least recently used wins ties. */
   lastUsed = 0;
   /** Placement scratch: bytes of the task being placed that this worker holds. */

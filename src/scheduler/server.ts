@@ -5,8 +5,10 @@
  */
 import { listen } from "../comm/index.js";
 import type { Connection, Listener } from "../comm/types.js";
+import type { TlsConfig } from "../comm/tls.js";
 import type { Key } from "../graph/spec.js";
 import type { DataReply, Message, ScatterMsg, UpdateDataReply } from "../protocol.js";
+import { checkBatch, needsCheck } from "../protocol-check.js";
 import { SchedulerState, type SchedulerEvent, type SchedulerInstruction } from "./state.js";
 
 export interface SchedulerOptions {
@@ -14,6 +16,10 @@ export interface SchedulerOptions {
   listen: string[];
   /** Shared secret every connection must present in its hello (required off loopback by the CLI). */
   token?: string;
+  /** Certificates for tls:// listen addresses (mutual TLS: clients and workers need one too). */
+  tls?: TlsConfig;
+  /** A connection that sends no hello for this long is refused. Default 10 s. */
+  helloTimeoutMs?: number;
   /** A worker silent for this long is removed and its work recomputed elsewhere. */
   heartbeatTimeoutMs?: number;
   allowedFailures?: number;
@@ -60,6 +66,9 @@ interface PendingScatter {
   waiting: Set<string>;
 }
 
+/** How long a new connection has to send its hello-client / hello-worker. */
+const HELLO_TIMEOUT_MS = 10_000;
+
 export class SchedulerServer {
   readonly state: SchedulerState;
   readonly addresses: string[];
@@ -95,7 +104,7 @@ export class SchedulerServer {
       else conn.close("scheduler is starting");
     };
     try {
-      for (const address of opts.listen) listeners.push(await listen(address, onConnection));
+      for (const address of opts.listen) listeners.push(await listen(address, onConnection, { tls: opts.tls }));
     } catch (err) {
       await Promise.all(listeners.map((l) => l.close()));
       throw err;
@@ -158,8 +167,15 @@ export class SchedulerServer {
       conn.close("scheduler closing");
       return;
     }
-    conn.onMessages = (msgs) => this.onHello(conn, msgs);
-    conn.onClose = () => {};
+    // A peer that connects and never says hello (a port scan, a stuck client) is dropped.
+    const ms = this.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
+    const helloTimer = setTimeout(() => this.refuse(conn, `no hello within ${ms} ms`), ms);
+    helloTimer.unref();
+    conn.onMessages = (msgs) => {
+      clearTimeout(helloTimer);
+      this.onHello(conn, msgs);
+    };
+    conn.onClose = () => clearTimeout(helloTimer);
   }
 
   private refuse(conn: Connection, reason: string): void {
@@ -169,7 +185,21 @@ export class SchedulerServer {
     setImmediate(() => conn.close(reason));
   }
 
+  /**
+   * Messages from another process are type-checked before they reach the state machine; a
+   * malformed one closes that connection (with the reason logged), never the scheduler.
+   */
+  private malformed(conn: Connection, msgs: Message[], who: string): boolean {
+    if (!needsCheck(conn)) return false;
+    const problem = checkBatch(msgs);
+    if (problem === null) return false;
+    this.log("warn", `skein scheduler: closing connection with ${who} ${conn.peer}: malformed message: ${problem}`);
+    conn.close(`skein scheduler: malformed message: ${problem}`);
+    return true;
+  }
+
   private onHello(conn: Connection, msgs: Message[]): void {
+    if (this.malformed(conn, msgs, "unidentified peer")) return;
     const hello = msgs[0];
     if (!hello || typeof hello !== "object") return this.refuse(conn, "expected a hello message");
     if (hello.op !== "hello-client" && hello.op !== "hello-worker") {
@@ -254,6 +284,8 @@ export class SchedulerServer {
   // ---- messages ----
 
   private onClientMessages(client: string, msgs: Message[]): void {
+    const conn = this.clients.get(client);
+    if (conn === undefined || this.malformed(conn, msgs, `client ${client}`)) return;
     const events: SchedulerEvent[] = [];
     for (const msg of msgs) {
       switch (msg.op) {
@@ -276,6 +308,19 @@ export class SchedulerServer {
           this.feed(events.splice(0));
           this.startScatter(client, msg);
           break;
+        case "run-spec": {
+          const spec = this.state.runSpec(msg.key);
+          this.clients.get(client)?.send({
+            op: "run-spec-reply",
+            id: msg.id,
+            key: msg.key,
+            found: spec !== undefined,
+            run: spec?.run ?? null,
+            deps: spec?.deps ?? [],
+            name: spec?.name ?? "",
+          });
+          break;
+        }
         case "cluster-info":
           this.clients.get(client)?.send({
             op: "cluster-info-reply",
@@ -293,6 +338,7 @@ export class SchedulerServer {
   }
 
   private onWorkerMessages(w: WorkerEntry, msgs: Message[]): void {
+    if (this.malformed(w.conn, msgs, `worker ${w.address}`)) return;
     w.lastSeen = Date.now();
     const events: SchedulerEvent[] = [];
     for (const msg of msgs) {
@@ -320,6 +366,10 @@ export class SchedulerServer {
           break;
         case "heartbeat":
           w.memory = msg.memory;
+          break;
+        case "worker-status":
+          events.push({ type: "worker-status", worker: w.address, status: msg.status });
+          this.log("info", `skein scheduler: worker ${w.name} at ${w.address} is ${msg.status}`);
           break;
         case "data":
           this.finishGather(msg);

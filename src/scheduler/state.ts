@@ -128,6 +128,8 @@ export class SchedulerState {
   private readonly tasks = new Map<Key, TaskState>();
   private readonly workerMap = new Map<string, WorkerState>();
   private readonly workerList: WorkerState[] = [];
+  /** Workers that may be given tasks: workerList minus the paused ones (dask's `running`). */
+  private readonly running: WorkerState[] = [];
   private readonly clients = new Map<string, ClientState>();
   /** Root tasks waiting for a free slot. */
   private readonly rootQueue = new TaskHeap();
@@ -229,6 +231,7 @@ export class SchedulerState {
       name: ws.name,
       nthreads: ws.nthreads,
       memoryLimit: ws.memoryLimit,
+      paused: ws.paused,
       processing: ws.processing.size,
       nbytes: ws.nbytes,
       nkeys: ws.hasWhat.size,
@@ -241,6 +244,13 @@ export class SchedulerState {
   whoHas(key: Key): readonly string[] {
     const ts = this.tasks.get(key);
     return ts?.whoHas?.map((w) => w.address) ?? [];
+  }
+
+  /** The packed run spec, dependencies and name of a known task (for recreating errors locally). */
+  runSpec(key: Key): { run: Uint8Array | null; deps: Key[]; name: string } | undefined {
+    const ts = this.tasks.get(key);
+    if (!ts) return undefined;
+    return { run: ts.run, deps: ts.deps.map((d) => d.key), name: ts.name };
   }
 
   /** Address of the worker processing `key`, if any. */
@@ -274,6 +284,9 @@ export class SchedulerState {
         break;
       case "remove-worker":
         this.onRemoveWorker(event.worker);
+        break;
+      case "worker-status":
+        this.onWorkerStatus(event.worker, event.status === "paused");
         break;
       case "add-client":
         this.client(event.client);
@@ -330,6 +343,7 @@ export class SchedulerState {
     const ws = new WorkerState(address, name, nthreads > 0 ? nthreads : 1, memoryLimit, { ...resources });
     this.workerMap.set(address, ws);
     this.workerList.push(ws);
+    this.running.push(ws);
     this.slotsMaybeOpened = true;
     this.resourcesChanged = true;
     if (this.noWorker.size > 0) {
@@ -344,6 +358,7 @@ export class SchedulerState {
     ws.removed = true;
     this.workerMap.delete(address);
     this.workerList.splice(this.workerList.indexOf(ws), 1);
+    if (!ws.paused) this.running.splice(this.running.indexOf(ws), 1);
 
     // Lost results first, and at once: no placement may see a memory task without holders.
     for (const ts of Array.from(ws.hasWhat)) {
@@ -371,6 +386,28 @@ export class SchedulerState {
     this.resourcesChanged = true; // queued resource tasks may now have no capable worker
   }
 
+  /**
+   * A paused worker leaves the placement list: it keeps its results (peers still fetch them)
+   * and the tasks already sent to it (it runs them once it resumes). With every worker paused,
+   * ready tasks wait in no-worker, as in dask.
+   */
+  private onWorkerStatus(address: string, paused: boolean): void {
+    const ws = this.workerMap.get(address);
+    if (ws === undefined || ws.paused === paused) return;
+    ws.paused = paused;
+    if (paused) {
+      this.running.splice(this.running.indexOf(ws), 1);
+      return;
+    }
+    this.running.push(ws);
+    this.slotsMaybeOpened = true;
+    this.resourcesChanged = true;
+    if (this.noWorker.size > 0) {
+      const retry = Array.from(this.noWorker).sort((a, b) => (higherPriority(a, b) ? 1 : higherPriority(b, a) ? -1 : 0));
+      for (let i = 0; i < retry.length; i++) this.recommend(retry[i], PROCESSING);
+    }
+  }
+
   // ---- clients ----
 
   private client(id: string): ClientState {
@@ -392,7 +429,9 @@ export class SchedulerState {
 
   /** Add the client's interest and tell it what is already known about the key. */
   private want(cs: ClientState, ts: TaskState): void {
-    if (!wantsAdd(ts, cs)) return;
+    // Report the state even when the client already wanted the key: it may have dropped its
+    // Futures and asked again before its release arrived, and is waiting to hear.
+    wantsAdd(ts, cs);
     const s = ts.state;
     if (s === MEMORY) this.out.push({ type: "key-in-memory", client: cs.id, key: ts.key, hasValue: false });
     else if (s === ERRED) {
@@ -1160,7 +1199,7 @@ export class SchedulerState {
         this.enqueueRoot(ts);
         return;
       }
-      const ws = rootSlot(this.workerList, this.saturation);
+      const ws = rootSlot(this.running, this.saturation);
       if (ws === null) {
         if (s !== QUEUED) this.enqueueRoot(ts);
         return;
@@ -1169,7 +1208,7 @@ export class SchedulerState {
       this.startProcessing(ts, ws);
       return;
     }
-    const r = decideWorker(ts, this.workerList, this.avgDurationMs < 0 ? UNKNOWN_DURATION_MS : this.avgDurationMs);
+    const r = decideWorker(ts, this.running, this.avgDurationMs < 0 ? UNKNOWN_DURATION_MS : this.avgDurationMs);
     if (typeof r === "object") {
       this.leavePending(ts);
       this.startProcessing(ts, r);
@@ -1229,7 +1268,7 @@ export class SchedulerState {
   private fillRootSlots(): void {
     const queue = this.rootQueue;
     while (queue.size > 0) {
-      const ws = rootSlot(this.workerList, this.saturation);
+      const ws = rootSlot(this.running, this.saturation);
       if (ws === null) return;
       const ts = queue.peek() as TaskState;
       queue.remove(ts);
@@ -1428,7 +1467,8 @@ export class SchedulerState {
       for (const k of Object.keys(ws.resources)) {
         if (ws.available[k] !== ws.resources[k] - (used[k] ?? 0)) fail(null, `worker ${ws.address} resource ${k} accounting`);
       }
-      if (ws.processing.size < saturationLimit(ws, this.saturation)) freeSlot = true;
+      if (!ws.paused && ws.processing.size < saturationLimit(ws, this.saturation)) freeSlot = true;
+      if (ws.paused === this.running.includes(ws)) fail(null, `worker ${ws.address} paused=${ws.paused} disagrees with the running list`);
     }
     if (this.rootQueue.size > 0 && freeSlot) fail(this.rootQueue.peek() as TaskState, "queued while a worker has a free slot");
     for (let i = 0; i < this.rootQueue.size; i++) {

@@ -101,7 +101,17 @@ export interface StealRequestEvent extends Stimulus {
   readonly key: Key;
 }
 
+/** Memory pressure (memory.ts): stop starting tasks and fetching data until "unpause". */
+export interface PauseEvent extends Stimulus {
+  readonly type: "pause";
+}
+export interface UnpauseEvent extends Stimulus {
+  readonly type: "unpause";
+}
+
 export type WorkerEvent =
+  | PauseEvent
+  | UnpauseEvent
   | ComputeTaskEvent
   | FreeKeysEvent
   | AcquireReplicasEvent

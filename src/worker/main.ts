@@ -15,11 +15,15 @@
  *   --memory-limit BYTES          default 0 (none)                     JSON: "memoryLimit"
  *   --resources '{"GPU":1}'                    JSON: "resources" (an object)
  *   --heartbeat-ms MS             default 1000 JSON: "heartbeatMs"
+ *   --tls-ca/--tls-cert/--tls-key FILE   (all three, for tls:// addresses)  JSON: "tls": {ca, cert, key}
  *   token: env SKEIN_TOKEN or JSON "token" (never a flag: argv is visible to other users)
  *
  * e.g. env SKEIN_WORKER_OPTIONS='{"scheduler":"tcp://127.0.0.1:8786","nthreads":2,"name":"worker-0"}'.
  *
- * Nothing is printed on stdout. Errors go to stderr. Exit code 0 once the worker has shut down
+ * Nothing is printed on stdout. When started with an IPC channel (as `skein worker` does, see
+ * src/cluster/worker-process.ts), it sends `{ op: "worker-started", address, name }` once joined,
+ * and shuts down when that channel closes (the parent exited).
+ * Errors go to stderr. Exit code 0 once the worker has shut down
  * (scheduler gone, asked to close, SIGTERM/SIGINT); 1 if it could not start.
  */
 import { parseWorkerOptions } from "./options.js";
@@ -38,6 +42,11 @@ async function main(): Promise<void> {
   const stop = (signal: string) => () => void server.close(`received ${signal}`);
   process.once("SIGTERM", stop("SIGTERM"));
   process.once("SIGINT", stop("SIGINT"));
+  if (process.send) {
+    process.send({ op: "worker-started", address: server.address, name: server.name });
+    // The parent that started us over IPC is gone (even by SIGKILL): don't outlive it.
+    process.once("disconnect", stop("parent exit (IPC channel closed)"));
+  }
   await server.closed;
   process.exit(0);
 }

@@ -2,6 +2,8 @@
  * Worker process options from the command line and the environment (see main.ts for the
  * exact argv). `SKEIN_WORKER_OPTIONS` (JSON) gives the base; flags override it.
  */
+import { readTlsFiles } from "../comm/tls.js";
+import { MEMORY_ENV, resolveMemoryFractions } from "./memory.js";
 import type { WorkerServerOptions } from "./server.js";
 
 export class WorkerOptionsError extends Error {
@@ -10,7 +12,8 @@ export class WorkerOptionsError extends Error {
   }
 }
 
-const FLAGS = ["scheduler", "listen", "nthreads", "name", "memory-limit", "resources", "heartbeat-ms"] as const;
+const FLAGS = ["scheduler", "listen", "nthreads", "name", "memory-limit", "resources", "heartbeat-ms", "tls-ca", "tls-cert", "tls-key",
+  "local-directory", "memory-target", "memory-spill", "memory-pause", "memory-terminate"] as const;
 type Flag = (typeof FLAGS)[number];
 
 function fail(msg: string): never {
@@ -48,7 +51,7 @@ function resources(what: string, v: unknown): Record<string, number> {
 }
 
 function address(what: string, v: unknown): string {
-  if (typeof v !== "string" || !/^(tcp|inproc):\/\/\S+$/.test(v)) fail(`${what} must be an address like tcp://host:port, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !/^(tcp|tls|inproc):\/\/\S+$/.test(v)) fail(`${what} must be an address like tcp://host:port, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -91,6 +94,43 @@ export function parseWorkerOptions(argv: readonly string[], env: Readonly<Record
   if (res !== undefined) opts.resources = resources("--resources", res);
   const hb = pick("heartbeat-ms", "heartbeatMs");
   if (hb !== undefined) opts.heartbeatMs = positiveInt("--heartbeat-ms", hb);
+  // TLS: three PEM file paths, all or none (flags, or JSON "tls": { ca, cert, key }).
+  const tlsJson = (base.tls ?? {}) as Record<string, unknown>;
+  const tlsFiles = {
+    ca: flags.get("tls-ca") ?? tlsJson.ca,
+    cert: flags.get("tls-cert") ?? tlsJson.cert,
+    key: flags.get("tls-key") ?? tlsJson.key,
+  };
+  const given = Object.values(tlsFiles).filter((v) => v !== undefined).length;
+  if (given > 0) {
+    if (given < 3 || Object.values(tlsFiles).some((v) => typeof v !== "string")) {
+      fail("TLS needs all three of --tls-ca, --tls-cert and --tls-key (file paths)");
+    }
+    try {
+      opts.tls = readTlsFiles(tlsFiles as { ca: string; cert: string; key: string });
+    } catch (err) {
+      throw new WorkerOptionsError((err as Error).message);
+    }
+  }
+  const dir = pick("local-directory", "localDirectory");
+  if (dir !== undefined) {
+    if (typeof dir !== "string" || dir === "") fail(`--local-directory must be a directory path, got ${JSON.stringify(dir)}`);
+    opts.localDirectory = dir;
+  }
+  // Memory fractions: env SKEIN_MEMORY_* < JSON memoryTarget/... < flags; "false" disables one.
+  const fractions: Record<string, unknown> = {};
+  for (const name of Object.keys(MEMORY_ENV) as (keyof typeof MEMORY_ENV)[]) {
+    const v = pick(`memory-${name}`, `memory${name[0].toUpperCase()}${name.slice(1)}`);
+    if (v !== undefined) fractions[name] = v;
+  }
+  const fromEnv = Object.values(MEMORY_ENV).some((v) => (env[v] ?? "").trim() !== "");
+  if (fromEnv || Object.keys(fractions).length > 0) {
+    try {
+      opts.memoryFractions = resolveMemoryFractions(fractions, env);
+    } catch (err) {
+      fail((err as Error).message.replace(/^skein worker: /, ""));
+    }
+  }
   // The token stays out of argv (visible in `ps`): environment only.
   const token = env.SKEIN_TOKEN ?? (typeof base.token === "string" ? base.token : undefined);
   if (token !== undefined && token !== "") opts.token = token;

@@ -3,15 +3,21 @@
  * to peers, the value store, the heartbeat timer and the executor. Every decision is made by
  * WorkerState; this file turns messages into its events and its instructions into actions.
  *
- * The store (`Map<Key, unknown>`) holds values; the state machine holds only their sizes.
- * Big typed arrays arriving from peers or scatters are moved to shared memory once, so task
- * threads read them without a copy (see values.ts).
+ * The store (spill.ts) holds values, spilling the least recently used to disk under memory
+ * pressure; the state machine holds only their sizes. Big typed arrays arriving from peers or
+ * scatters are moved to shared memory once, so task threads read them without a copy (see
+ * values.ts). A memory monitor applies memory.ts's policy every `memoryMonitorMs`.
  */
+import { tmpdir } from "node:os";
 import { connect, listen } from "../comm/index.js";
 import type { Connection, Listener } from "../comm/types.js";
+import type { TlsConfig } from "../comm/tls.js";
 import type { Key } from "../graph/spec.js";
 import type { DataReply, Message } from "../protocol.js";
+import { checkBatch, needsCheck } from "../protocol-check.js";
 import { Executor, type ExecResult } from "./executor.js";
+import { decideMemory, resolveMemoryFractions, targetBytes, type MemoryFractions } from "./memory.js";
+import { SpillStore } from "./spill.js";
 import { WorkerState, type DataInfo, type WorkerEvent, type WorkerInstruction } from "./state.js";
 import { shareLargeArrays } from "./values.js";
 
@@ -23,12 +29,22 @@ export interface WorkerServerOptions {
   nthreads: number;
   /** Default: the listen address. */
   name?: string;
-  /** Bytes; reported to the scheduler. Default 0 (no limit). */
+  /** Bytes; reported to the scheduler and the base of the memory fractions. Default 0 (no limit). */
   memoryLimit?: number;
+  /** target / spill / pause / terminate fractions of memoryLimit (memory.ts); default dask's. */
+  memoryFractions?: Partial<Record<keyof MemoryFractions, number | false>>;
+  /** How often process memory is sampled, in ms. Default 100 (dask's). */
+  memoryMonitorMs?: number;
+  /** Reads process memory in bytes; default process.memoryUsage.rss (tests inject pressure). */
+  memoryProbe?: () => number;
+  /** Parent directory for spilled results; default os.tmpdir(). The worker's own subdirectory is removed at close. */
+  localDirectory?: string;
   resources?: Record<string, number>;
   heartbeatMs?: number;
   /** Shared secret presented to the scheduler and required from peers. */
   token?: string;
+  /** Certificates for tls:// addresses: the scheduler link, this worker's listener, its peers. */
+  tls?: TlsConfig;
   /** Node flags for task threads (default: this process's). */
   execArgv?: string[];
   /** Typed arrays from this size on live in shared memory. Default 64 KiB. */
@@ -62,13 +78,15 @@ export class WorkerServer {
   readonly state: WorkerState;
   /** Resolves once the worker has shut down (scheduler gone, `close()` or a fatal error). */
   readonly closed: Promise<void>;
-  private readonly store = new Map<Key, unknown>();
+  private readonly store: SpillStore;
+  readonly memoryFractions: MemoryFractions;
   private readonly peers = new Map<string, Peer>();
   private readonly gathers = new Map<number, PendingGather>();
   private readonly sharedMinBytes: number;
   private readonly log: (level: "info" | "warn", msg: string) => void;
   private scheduler: Connection | null = null;
   private heartbeat: NodeJS.Timeout | undefined;
+  private memoryTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private nextStimulus = 1;
   private closing: Promise<void> | null = null;
@@ -84,6 +102,13 @@ export class WorkerServer {
     this.sharedMinBytes = opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES;
     this.log = opts.log ?? defaultLog;
     this.state = new WorkerState({ address: this.address, nthreads: opts.nthreads, resources: opts.resources });
+    this.memoryFractions = resolveMemoryFractions(opts.memoryFractions ?? {});
+    this.store = new SpillStore({
+      localDirectory: opts.localDirectory ?? tmpdir(),
+      targetBytes: targetBytes(opts.memoryLimit ?? 0, this.memoryFractions),
+      revive: (v) => shareLargeArrays(v, this.sharedMinBytes).value,
+      log: this.log,
+    });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
 
@@ -92,12 +117,21 @@ export class WorkerServer {
       throw new Error(`skein worker: nthreads must be a positive integer, got ${opts.nthreads}`);
     }
     let server: WorkerServer | undefined;
-    const listener = await listen(opts.listen ?? "tcp://127.0.0.1:0", (conn) => {
-      if (server) server.acceptPeer(conn);
-      else conn.close("skein worker: starting");
-    });
+    const listener = await listen(
+      opts.listen ?? "tcp://127.0.0.1:0",
+      (conn) => {
+        if (server) server.acceptPeer(conn);
+        else conn.close("skein worker: starting");
+      },
+      { tls: opts.tls },
+    );
     const executor = new Executor({ nthreads: opts.nthreads, execArgv: opts.execArgv, sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES });
-    server = new WorkerServer(opts, listener, executor);
+    try {
+      server = new WorkerServer(opts, listener, executor);
+    } catch (err) {
+      await Promise.allSettled([listener.close(), executor.close()]);
+      throw err;
+    }
     try {
       await server.join();
     } catch (err) {
@@ -107,9 +141,15 @@ export class WorkerServer {
     return server;
   }
 
-  /** Values held here (read-only view, for tests and in-process use). */
+  /** Values held here (read-only view, for tests and in-process use; reads bring spilled values back). */
   get data(): ReadonlyMap<Key, unknown> {
     return this.store;
+  }
+
+  /** The spill store's directory and what it holds now (for tests and diagnostics). */
+  get spill(): { directory: string; memoryBytes: number; diskBytes: number; spilled: number; unspilled: number } {
+    const s = this.store;
+    return { directory: s.directory, memoryBytes: s.fastBytes, diskBytes: s.slowBytes, spilled: s.spilledCount, unspilled: s.unspilledCount };
   }
 
   close(reason = "closed"): Promise<void> {
@@ -121,7 +161,7 @@ export class WorkerServer {
   // ---------------------------------------------------------------- scheduler link
 
   private async join(): Promise<void> {
-    const conn = await connect(this.opts.scheduler);
+    const conn = await connect(this.opts.scheduler, { tls: this.opts.tls });
     this.scheduler = conn;
     conn.send({
       op: "hello-worker",
@@ -154,12 +194,33 @@ export class WorkerServer {
     const every = this.opts.heartbeatMs ?? 1000;
     this.heartbeat = setInterval(() => this.sendHeartbeat(), every);
     this.heartbeat.unref();
+    if ((this.opts.memoryLimit ?? 0) > 0) {
+      this.memoryTimer = setInterval(() => this.checkMemory(), this.opts.memoryMonitorMs ?? 100);
+      this.memoryTimer.unref();
+    }
+  }
+
+  /** One memory sample through the policy: spill, pause or resume (terminate is the nanny's). */
+  private checkMemory(): void {
+    if (this.closing) return;
+    const limit = this.opts.memoryLimit ?? 0;
+    const rss = (this.opts.memoryProbe ?? process.memoryUsage.rss)();
+    const d = decideMemory({ managed: this.store.fastBytes, rss, limit }, this.memoryFractions, this.state.paused);
+    if (d.spillBytes > 0) {
+      const moved = this.store.evict(d.spillBytes);
+      if (moved > 0) this.log("info", `skein worker ${this.name}: spilled ${moved} bytes to disk (${d.reason})`);
+    }
+    if (d.paused !== this.state.paused) {
+      this.log(d.paused ? "warn" : "info", `skein worker ${this.name}: ${d.reason}`);
+      this.feed({ type: d.paused ? "pause" : "unpause", stimulusId: this.stimulus(d.paused ? "pause" : "unpause") });
+      this.scheduler?.send({ op: "worker-status", status: d.paused ? "paused" : "running" });
+    }
   }
 
   private sendHeartbeat(): void {
     this.scheduler?.send({
       op: "heartbeat",
-      memory: { managed: this.state.managedBytes, spilled: 0, rss: process.memoryUsage.rss() },
+      memory: { managed: this.store.fastBytes, spilled: this.store.slowBytes, rss: (this.opts.memoryProbe ?? process.memoryUsage.rss)() },
       executing: this.state.executingCount,
       ready: this.state.readyCount,
     });
@@ -170,6 +231,15 @@ export class WorkerServer {
   }
 
   private onSchedulerMessages(msgs: Message[]): void {
+    const conn = this.scheduler;
+    if (conn !== null && needsCheck(conn)) {
+      const problem = checkBatch(msgs);
+      if (problem !== null) {
+        this.log("warn", `skein worker ${this.name}: malformed message from the scheduler: ${problem}`);
+        conn.close(`skein worker: malformed message: ${problem}`);
+        return;
+      }
+    }
     for (const msg of msgs) {
       if (this.closing) return;
       switch (msg.op) {
@@ -231,7 +301,13 @@ export class WorkerServer {
       void this.close(`internal error: ${(err as Error).message}`);
       return;
     }
-    for (const ins of instructions) this.apply(ins);
+    try {
+      for (const ins of instructions) this.apply(ins);
+    } catch (err) {
+      // e.g. a spilled value that cannot be read back: leave, the scheduler recomputes.
+      this.log("warn", `skein worker ${this.name}: cannot carry out ${ev.type}: ${(err as Error).stack}`);
+      void this.close(`internal error: ${(err as Error).message}`);
+    }
   }
 
   private apply(ins: WorkerInstruction): void {
@@ -279,7 +355,7 @@ export class WorkerServer {
   private readonly onExecuted = (r: ExecResult): void => {
     if (this.closing) return;
     if (r.ok) {
-      this.store.set(r.key, r.value);
+      this.store.set(r.key, r.value, r.nbytes);
       this.feed({ type: "execute-success", stimulusId: this.stimulus("execute-success"), key: r.key, nbytes: r.nbytes, typeName: r.typeName, start: r.start, stop: r.stop });
     } else {
       this.feed({ type: "execute-failure", stimulusId: this.stimulus("execute-failure"), key: r.key, error: r.error, start: r.start, stop: r.stop });
@@ -289,7 +365,7 @@ export class WorkerServer {
   /** Store a value that arrived from elsewhere; returns what the machine needs to know. */
   private put(key: Key, value: unknown): DataInfo {
     const r = shareLargeArrays(value, this.sharedMinBytes);
-    this.store.set(key, r.value);
+    this.store.set(key, r.value, r.nbytes);
     return { nbytes: r.nbytes, typeName: r.typeName };
   }
 
@@ -312,10 +388,18 @@ export class WorkerServer {
     }
     let greeted = false;
     conn.onClose = () => {};
+    const check = needsCheck(conn);
     conn.onMessages = (msgs) => {
+      const problem = check ? checkBatch(msgs) : null;
+      if (problem !== null) {
+        this.log("warn", `skein worker ${this.name}: closing connection with ${conn.peer}: malformed message: ${problem}`);
+        conn.close(`skein worker: malformed message: ${problem}`);
+        return;
+      }
       for (const msg of msgs) {
         if (msg.op === "hello-peer") {
           if (this.opts.token !== undefined && msg.token !== this.opts.token) {
+            this.log("warn", `skein worker ${this.name}: refused connection from ${conn.peer}: authentication failed: wrong or missing token`);
             conn.send({ op: "refused", reason: "authentication failed: wrong or missing token" });
             setImmediate(() => conn.close("authentication failed"));
             return;
@@ -339,7 +423,7 @@ export class WorkerServer {
     if (p) return p;
     const entry: Peer = {
       conn: null,
-      ready: connect(worker).then((conn) => {
+      ready: connect(worker, { tls: this.opts.tls }).then((conn) => {
         entry.conn = conn;
         conn.onMessages = (msgs) => this.onPeerMessages(worker, msgs);
         conn.onClose = (reason) => this.onPeerClosed(worker, entry, reason);
@@ -363,6 +447,15 @@ export class WorkerServer {
   }
 
   private onPeerMessages(worker: string, msgs: Message[]): void {
+    const conn = this.peers.get(worker)?.conn;
+    if (conn && needsCheck(conn)) {
+      const problem = checkBatch(msgs);
+      if (problem !== null) {
+        this.log("warn", `skein worker ${this.name}: closing connection with peer ${worker}: malformed message: ${problem}`);
+        conn.close(`skein worker: malformed message: ${problem}`);
+        return;
+      }
+    }
     for (const msg of msgs) {
       if (msg.op === "data") this.onData(worker, msg);
       else if (msg.op === "refused") this.peers.get(worker)?.conn?.close(`refused: ${msg.reason}`);
@@ -394,12 +487,13 @@ export class WorkerServer {
 
   private async shutdown(reason: string): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.memoryTimer);
     this.scheduler?.close(`skein worker ${this.name}: ${reason}`);
     for (const p of this.peers.values()) p.conn?.close(`skein worker ${this.name}: ${reason}`);
     this.peers.clear();
     this.gathers.clear();
     await Promise.allSettled([this.listener.close(), this.executor.close()]);
-    this.store.clear();
+    this.store.close();
     this.resolveClosed();
   }
 }

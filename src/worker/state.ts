@@ -179,6 +179,8 @@ export class WorkerState {
   /** Tasks handed to the executor and not reported back yet, whatever their state now. */
   private readonly running = new Map<Key, Running>();
   private managed = 0;
+  /** Paused for memory pressure: no new executions or fetches (dask's Status.paused). */
+  private paused_ = false;
   /** Running mean of task durations (ms); null until the first task finishes. */
   private meanDurationMs: number | null = null;
   private story_: StoryEntry[] = [];
@@ -205,6 +207,11 @@ export class WorkerState {
   /** Sum of nbytes of the values in memory. */
   get managedBytes(): number {
     return this.managed;
+  }
+
+  /** True while paused for memory pressure (no new tasks start, no data is fetched). */
+  get paused(): boolean {
+    return this.paused_;
   }
 
   /** Tasks running on a thread now (at most nthreads). */
@@ -261,6 +268,12 @@ export class WorkerState {
 
   private handleEvent(ev: WorkerEvent, out: Out): void {
     switch (ev.type) {
+      case "pause":
+        this.paused_ = true;
+        return;
+      case "unpause":
+        this.paused_ = false; // ensureComputing / ensureCommunicating pick up where they stopped
+        return;
       case "compute-task":
         return this.onComputeTask(ev, out);
       case "free-keys":
@@ -648,6 +661,7 @@ export class WorkerState {
   }
 
   private ensureComputing(out: Out): void {
+    if (this.paused_) return;
     const slots = this.executionSlots();
     while (this.running.size < slots) {
       const r = this.ready.peek();
@@ -667,6 +681,7 @@ export class WorkerState {
   }
 
   private ensureCommunicating(out: Out): void {
+    if (this.paused_) return;
     const candidates: string[] = [];
     for (const [w, heap] of this.dataNeeded) {
       if (heap.size === 0) this.dataNeeded.delete(w);

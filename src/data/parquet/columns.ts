@@ -1,6 +1,6 @@
 /**
  * Which storage a column decodes into, and how a filled sink becomes the column the caller
- * gets. The rules (also in the README of `readRowGroups`):
+ * gets. The rules (`readRowGroups` returns columns by them):
  * - DOUBLE -> Float64Array; FLOAT -> Float64Array (widened); nulls -> NaN.
  * - INT32 -> Int32Array when the rows read hold no null, else Float64Array with NaN for nulls.
  *   Unsigned 32-bit -> Float64Array (values above 2^31 do not fit an Int32Array).

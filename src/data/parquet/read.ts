@@ -29,8 +29,12 @@ interface Plan {
 }
 
 /**
- * Read row groups `rowGroups` of the file at `path`, concatenated in that order. See
- * `columns.ts` for the type each Parquet column comes back as; `nullCounts` has every column.
+ * Read row groups `rowGroups` of the file at `path`, concatenated in that order, as typed
+ * arrays (rules in `columns.ts`): DOUBLE/FLOAT -> Float64Array with NaN for nulls; INT32 ->
+ * Int32Array, or Float64Array with NaN when the rows read hold nulls; INT64 -> Float64Array
+ * when exact (|v| <= 2^53), else BigInt64Array; BOOLEAN -> Uint8Array (Float64Array with nulls);
+ * strings -> (string | null)[]. `nullCounts` has every column, so a caller that needs an integer
+ * target can refuse nulls explicitly.
  */
 export async function readRowGroups(path: string, options: ReadRowGroupsOptions = {}): Promise<ReadBatch> {
   const file = await openFile(path);

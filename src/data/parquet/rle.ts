@@ -43,6 +43,7 @@ export function decodeHybrid(
       if (pos + valueBytes > end) throw new Error(`RLE data ends inside a run value after ${o - outAt} of ${count} values`);
       let value = 0;
       for (let i = 0; i < valueBytes; i++) value += bytes[pos + i] * 2 ** (8 * i);
+      if (value >= 2 ** bitWidth) throw new Error(`RLE run value ${value} does not fit in ${bitWidth} bits`);
       pos += valueBytes;
       const take = Math.min(run, stop - o);
       out.fill(value, o, o + take);

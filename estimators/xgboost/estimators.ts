@@ -1,0 +1,321 @@
+/**
+ * XGBClassifier and XGBRegressor: XGBoost's scikit-learn wrapper (1.7) on skein's estimator
+ * contract. Params use XGBoost's names in camelCase (snake_case is accepted too); fitting runs
+ * the same training loop as Python's `xgboost.train`; the fitted state is plain data — the model
+ * as UBJ bytes — so a fitted estimator travels to workers and saves with `toJSON`.
+ */
+import type { Matrix } from "../../src/data/matrix.js";
+import { BaseEstimator, PREFIX, registerEstimator } from "../base.js";
+import type { ConstraintTable, EstimatorTags, FitOptions, Params } from "../base.js";
+import { Booster } from "./booster.js";
+import type { ImportanceType } from "./booster.js";
+import { DMatrix } from "./dmatrix.js";
+import { XGB_CONSTRAINTS, boosterParams, normalizeKeys } from "./params.js";
+import { train } from "./train.js";
+import type { EvalsResult } from "./train.js";
+
+export type { EvalsResult } from "./train.js";
+
+/** XGBoost params in camelCase (`maxDepth`, `learningRate`, `regLambda`, ...) plus the wrapper's. */
+export interface XGBParams extends Record<string, unknown> {
+  /** Boosting rounds. Default 100. */
+  nEstimators: number;
+  objective: string;
+  earlyStoppingRounds?: number;
+  importanceType?: ImportanceType;
+  /** Value treated as missing besides NaN. */
+  missing?: number;
+  maxDepth?: number;
+  learningRate?: number;
+  treeMethod?: "auto" | "exact" | "approx" | "hist";
+  evalMetric?: string | string[];
+  subsample?: number;
+  colsampleBytree?: number;
+  regAlpha?: number;
+  regLambda?: number;
+  minChildWeight?: number;
+  randomState?: number;
+  nJobs?: number;
+}
+
+export interface XGBFitOptions extends FitOptions {
+  /** Eval sets `[X, y]`, named `validation_0`, `validation_1`, ... in `evalsResult()`. */
+  evalSet?: readonly (readonly [Matrix, Float64Array])[];
+  /** Continue from this fitted estimator's model (Python's xgb_model). */
+  xgbModel?: XGBModelState;
+}
+
+/** Fitted state: plain data only. */
+export interface XGBModelState {
+  /** The booster saved as UBJ. */
+  model: Uint8Array;
+  nFeatures: number;
+  featureNames: string[] | null;
+  /** Class labels, sorted (classifiers). */
+  classes: Float64Array | null;
+  evalsResult: EvalsResult;
+  bestIteration: number | null;
+  bestScore: number | null;
+  /** Normalised importances per feature by `importanceType` (gain for trees, weight for gblinear). */
+  featureImportances: Float64Array;
+}
+
+abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
+  /** The loaded booster for the current state (not part of the plain state; rebuilt on demand). */
+  private live: { state: XGBModelState; booster: Booster } | null = null;
+
+  constructor(params: Partial<XGBParams> & Params = {}) {
+    super(normalizeKeys(params) as Partial<XGBParams>);
+  }
+
+  constraints(): ConstraintTable {
+    return XGB_CONSTRAINTS;
+  }
+
+  override setParams(params: Params): this {
+    return super.setParams(normalizeKeys(params));
+  }
+
+  override fit(X: Matrix, y?: Float64Array, opts: XGBFitOptions = {}): Promise<this> {
+    return super.fit(X, y, opts);
+  }
+
+  /** Encodes labels for XGBoost (classifiers map classes to 0..k-1). */
+  protected abstract prepareLabels(y: Float64Array, evalSets: readonly (readonly [Matrix, Float64Array])[]): {
+    label: Float32Array | Float64Array;
+    evalLabels: (Float32Array | Float64Array)[];
+    classes: Float64Array | null;
+    extra: Params;
+  };
+
+  protected fitState(X: Matrix, y: Float64Array | undefined, options: FitOptions): XGBModelState {
+    const opts = options as XGBFitOptions;
+    const missing = this.params.missing;
+    if (missing !== undefined && typeof missing !== "number") {
+      throw new RangeError(`${PREFIX} ${this.estimatorType}: parameter "missing" must be a number (NaN allowed), got ${typeof missing}`);
+    }
+    const evalSets = opts.evalSet ?? [];
+    evalSets.forEach(([ex, ey], i) => {
+      if (ex.cols !== X.cols) throw new RangeError(`${PREFIX} ${this.estimatorType}.fit: evalSet[${i}] has ${ex.cols} columns, X has ${X.cols}`);
+      if (ey.length !== ex.rows) throw new RangeError(`${PREFIX} ${this.estimatorType}.fit: evalSet[${i}] has ${ey.length} labels for ${ex.rows} rows`);
+    });
+    if (this.params.earlyStoppingRounds !== undefined && evalSets.length === 0) {
+      throw new Error(`${PREFIX} ${this.estimatorType}.fit: earlyStoppingRounds needs an evalSet`);
+    }
+    const { label, evalLabels, classes, extra } = this.prepareLabels(y!, evalSets);
+    const params = { ...boosterParams(this.params), ...boosterParams(extra) };
+    const names = X.columns ?? null;
+    const mats: DMatrix[] = [];
+    let booster: Booster | undefined;
+    try {
+      const dtrain = DMatrix.create(X, { label, weight: opts.sampleWeight, missing });
+      mats.push(dtrain);
+      const evals: [DMatrix, string][] = evalSets.map(([ex], i) => {
+        const d = DMatrix.create({ rows: ex.rows, cols: ex.cols, data: ex.data, columns: names ?? undefined }, { label: evalLabels[i], missing });
+        mats.push(d);
+        return [d, `validation_${i}`];
+      });
+      const res = train(params, dtrain, {
+        numBoostRound: this.params.nEstimators,
+        evals,
+        earlyStoppingRounds: this.params.earlyStoppingRounds,
+        xgbModel: opts.xgbModel?.model,
+      });
+      booster = res.booster;
+      const model = booster.save("ubj");
+      const state: XGBModelState = {
+        model,
+        nFeatures: X.cols,
+        featureNames: names,
+        classes,
+        evalsResult: res.evalsResult,
+        bestIteration: res.bestIteration ?? null,
+        bestScore: res.bestScore ?? null,
+        featureImportances: new Float64Array(0),
+      };
+      state.featureImportances = importances(booster, state, this.defaultImportance());
+      this.live = { state, booster };
+      booster = undefined;
+      return state;
+    } finally {
+      booster?.free();
+      for (const m of mats) m.free();
+    }
+  }
+
+  private defaultImportance(): ImportanceType {
+    return this.params.importanceType ?? (this.params.booster === "gblinear" ? "weight" : "gain");
+  }
+
+  /** The native booster for the fitted state (loaded from the UBJ bytes once per state). */
+  getBooster(): Booster {
+    const s = this.fittedState("getBooster");
+    if (this.live?.state !== s) {
+      this.live?.booster.free();
+      this.live = { state: s, booster: Booster.load(s.model) };
+    }
+    return this.live.booster;
+  }
+
+  /** Raw predictions (float32 from XGBoost) and their shape, honouring early stopping's best round. */
+  protected rawPredict(method: string, X: Matrix, outputMargin = false): { values: Float32Array; shape: number[] } {
+    const s = this.fittedState(method);
+    this.checkPredictInput(method, X, s.nFeatures);
+    const booster = this.getBooster();
+    const d = DMatrix.create(X, { missing: this.params.missing, featureNames: s.featureNames ?? undefined });
+    try {
+      return booster.predict(d, { outputMargin, iterationEnd: s.bestIteration === null ? 0 : s.bestIteration + 1 });
+    } finally {
+      d.free();
+    }
+  }
+
+  /** Margins (untransformed scores): n values, or n x groups row-major for multiclass. */
+  predictMargin(X: Matrix): Float64Array {
+    return Float64Array.from(this.rawPredict("predictMargin", X, true).values);
+  }
+
+  /** Per eval set (`validation_0`, ...) and metric, one value per round. */
+  evalsResult(): EvalsResult {
+    return this.fittedState("evalsResult").evalsResult;
+  }
+
+  get bestIteration(): number | null {
+    return this.fittedState("bestIteration").bestIteration;
+  }
+
+  get bestScore(): number | null {
+    return this.fittedState("bestScore").bestScore;
+  }
+
+  /** Normalised importances (sum 1, or all 0), one per feature, by `importanceType`. */
+  get featureImportances(): Float64Array {
+    return this.fittedState("featureImportances").featureImportances;
+  }
+
+  /** Python's `Booster.get_score`: importance by feature name, features used in a split only. */
+  getScore(importanceType: ImportanceType = "weight"): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of this.getBooster().featureScore(importanceType)) out[k] = typeof v === "number" ? v : v.reduce((a, b) => a + b, 0);
+    return out;
+  }
+}
+
+function importances(booster: Booster, s: XGBModelState, type: ImportanceType): Float64Array {
+  const scores = booster.featureScore(type);
+  const out = new Float64Array(s.nFeatures);
+  let total = 0;
+  for (let j = 0; j < s.nFeatures; j++) {
+    const v = scores.get(s.featureNames ? s.featureNames[j] : `f${j}`);
+    const x = v === undefined ? 0 : typeof v === "number" ? v : v.reduce((a, b) => a + b, 0);
+    out[j] = x;
+    total += x;
+  }
+  if (total > 0) for (let j = 0; j < out.length; j++) out[j] /= total;
+  return out;
+}
+
+/** Gradient-boosted trees for classification: binary (`binary:logistic`) or multiclass (`multi:softprob`). */
+export class XGBClassifier extends XGBModel {
+  static override readonly estimatorName = "XGBClassifier";
+  readonly tags: EstimatorTags = { classifier: true, sampleWeight: true, allowNaN: true };
+
+  defaults(): XGBParams {
+    return { nEstimators: 100, objective: "binary:logistic" };
+  }
+
+  protected prepareLabels(y: Float64Array, evalSets: readonly (readonly [Matrix, Float64Array])[]) {
+    const classes = Float64Array.from(new Set(y)).sort();
+    if (classes.length < 2) {
+      throw new RangeError(`${PREFIX} XGBClassifier.fit: y has ${classes.length} class (${classes.join(", ")}); at least 2 are needed`);
+    }
+    const index = new Map<number, number>();
+    classes.forEach((c, i) => index.set(c, i));
+    const encode = (v: Float64Array, what: string): Float32Array => {
+      const out = new Float32Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const k = index.get(v[i]);
+        if (k === undefined) throw new RangeError(`${PREFIX} XGBClassifier.fit: ${what} has label ${v[i]} at row ${i}, not among the classes of y (${classes.join(", ")})`);
+        out[i] = k;
+      }
+      return out;
+    };
+    const extra: Params = {};
+    if (classes.length > 2) {
+      // Python's wrapper: multiclass switches to softprob (softmax is kept) and sets num_class.
+      if (this.params.objective !== "multi:softmax") extra.objective = "multi:softprob";
+      extra.numClass = classes.length;
+    }
+    return {
+      label: encode(y, "y"),
+      evalLabels: evalSets.map(([, ey], i) => encode(ey, `evalSet[${i}] y`)),
+      classes,
+      extra,
+    };
+  }
+
+  classes(): Float64Array {
+    return this.fittedState("classes").classes!;
+  }
+
+  /** Class probabilities: rows x nClasses (binary: [1 - p, p]). */
+  predictProba(X: Matrix): Matrix {
+    const s = this.fittedState("predictProba");
+    const { values } = this.rawPredict("predictProba", X);
+    const k = s.classes!.length;
+    const n = X.rows;
+    const data = new Float64Array(n * k);
+    if (k === 2) {
+      for (let i = 0; i < n; i++) {
+        data[2 * i] = 1 - values[i];
+        data[2 * i + 1] = values[i];
+      }
+    } else if (values.length === n * k) {
+      for (let i = 0; i < data.length; i++) data[i] = values[i];
+    } else {
+      throw new Error(`${PREFIX} XGBClassifier.predictProba: objective "${this.params.objective}" gives ${values.length / n} value(s) per row, not probabilities for ${k} classes`);
+    }
+    return { rows: n, cols: k, data };
+  }
+
+  predict(X: Matrix): Float64Array {
+    const s = this.fittedState("predict");
+    const classes = s.classes!;
+    const { values } = this.rawPredict("predict", X);
+    const n = X.rows;
+    const k = classes.length;
+    const out = new Float64Array(n);
+    if (values.length === n) {
+      // binary: probability > 0.5; multi:softmax: the class index itself.
+      for (let i = 0; i < n; i++) out[i] = k === 2 ? classes[values[i] > 0.5 ? 1 : 0] : classes[values[i]];
+      return out;
+    }
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < k; c++) if (values[i * k + c] > values[i * k + best]) best = c;
+      out[i] = classes[best];
+    }
+    return out;
+  }
+}
+
+/** Gradient-boosted trees for regression (`reg:squarederror` by default; `count:poisson`, `reg:tweedie`, ...). */
+export class XGBRegressor extends XGBModel {
+  static override readonly estimatorName = "XGBRegressor";
+  readonly tags: EstimatorTags = { regressor: true, sampleWeight: true, allowNaN: true };
+
+  defaults(): XGBParams {
+    return { nEstimators: 100, objective: "reg:squarederror" };
+  }
+
+  protected prepareLabels(y: Float64Array, evalSets: readonly (readonly [Matrix, Float64Array])[]) {
+    return { label: y, evalLabels: evalSets.map(([, ey]) => ey), classes: null, extra: {} };
+  }
+
+  predict(X: Matrix): Float64Array {
+    return Float64Array.from(this.rawPredict("predict", X).values);
+  }
+}
+
+registerEstimator(XGBClassifier, import.meta.url);
+registerEstimator(XGBRegressor, import.meta.url);

@@ -1,0 +1,14 @@
+/**
+ * skein's XGBoost hand-off: the libxgboost binding (loaded on first use, so importing this module
+ * never fails), DMatrix / Booster / train, and the XGBClassifier / XGBRegressor estimators.
+ */
+export { XGBOOST_PACKAGE, XGBoostError, XGBoostNotInstalledError, xgboostAvailable, xgboostLibraryCandidates, xgboostVersion } from "./ffi.js";
+export { DMatrix } from "./dmatrix.js";
+export type { DMatrixOptions, DenseInput, FloatVector } from "./dmatrix.js";
+export { Booster } from "./booster.js";
+export type { BoosterParams, ImportanceType, ModelFormat, ParamValue, PredictOptions, Prediction } from "./booster.js";
+export { metricMaximized, parseEvalLine, train } from "./train.js";
+export type { EvalsResult, TrainOptions, TrainResult } from "./train.js";
+export { XGBClassifier, XGBRegressor } from "./estimators.js";
+export type { XGBFitOptions, XGBModelState, XGBParams } from "./estimators.js";
+export { boosterParams, toCamel, toSnake } from "./params.js";

@@ -1,0 +1,4 @@
+import { gradientDescent } from "../solvers/index.js";
+import { oracleCases } from "./fixtures/glm/cases.js";
+
+oracleCases("gradientDescent", gradientDescent);

@@ -1,0 +1,4 @@
+import { lbfgs } from "../solvers/index.js";
+import { oracleCases } from "./fixtures/glm/cases.js";
+
+oracleCases("lbfgs", lbfgs);

@@ -1,0 +1,4 @@
+import { newton } from "../solvers/index.js";
+import { oracleCases } from "./fixtures/glm/cases.js";
+
+oracleCases("newton", newton);

@@ -1,0 +1,4 @@
+import { proximalGradient } from "../solvers/index.js";
+import { oracleCases } from "./fixtures/glm/cases.js";
+
+oracleCases("proximalGradient", proximalGradient);
