@@ -98,7 +98,7 @@ async function treeReduce(client: Client, leaves: number, buildTimes: number[]):
   const root = buildTree(start, leaves);
   buildTimes.push((performance.now() - t0) / 1e3);
   const fut = client.compute(root);
-  const v = await fut;
+  const v = await fut.result();
   fut.release();
   const expected = treeExpected(start, leaves);
   if (v !== expected) throw new Error(`skein bench scheduler: tree over ${leaves} leaves gave ${v}, expected ${expected}`);
@@ -169,7 +169,7 @@ async function millionGraph(client: Client, leaves: number): Promise<MemoryFigur
   }, 50);
   let v: number;
   try {
-    v = await fut;
+    v = await fut.result();
   } finally {
     clearInterval(sampler);
   }

@@ -55,6 +55,8 @@ export interface Estimator {
   setParams(params: Params): this;
   clone(): Estimator;
   toJSON(): EstimatorJSON;
+  /** Installs fitted state from toJSON() (used by fromJSON unless the class has a static fromJSON). */
+  loadState?(state: unknown): void;
 }
 
 // ------------------------------------------------------------------ constraints
@@ -151,7 +153,8 @@ export function validateParams(owner: string, table: ConstraintTable, params: Pa
 
 // ------------------------------------------------------------------ registry
 
-export type EstimatorClass = (new (params?: Params) => Estimator) & { readonly estimatorName: string };
+/** A registrable class: constructed from params; a static `fromJSON` replaces construct + loadState. */
+export type EstimatorClass = (new (params?: Params) => Estimator) & { readonly estimatorName: string; fromJSON?(json: EstimatorJSON): Estimator };
 
 const registry = new Map<string, { cls: EstimatorClass; module?: string }>();
 
@@ -233,9 +236,13 @@ export function fromJSON(json: EstimatorJSON): Estimator {
       `${PREFIX} fromJSON: unknown estimator type "${json.type}"; registered: ${[...registry.keys()].sort().join(", ")} (call registerEstimator)`,
     );
   }
+  const custom = (entry.cls as { fromJSON?: unknown }).fromJSON;
+  if (typeof custom === "function") return (custom as (j: EstimatorJSON) => Estimator).call(entry.cls, json);
   const est = new entry.cls(paramsFromJSON(json.params) as Params);
   if (json.state !== null && json.state !== undefined) {
-    if (!(est instanceof BaseEstimator)) throw new TypeError(`${PREFIX} fromJSON: ${json.type} cannot load fitted state`);
+    if (typeof est.loadState !== "function") {
+      throw new TypeError(`${PREFIX} fromJSON: ${json.type} cannot load fitted state: give it loadState(state) or a static fromJSON(json)`);
+    }
     est.loadState(json.state);
   }
   return est;

@@ -9,8 +9,10 @@ export {
   clone,
   fromJSON,
   fromJSONAsync,
+  isEstimator,
   loadEstimator,
   registerEstimator,
+  registerParamCodec,
   saveEstimator,
   validateParams,
   type Constraint,
@@ -20,6 +22,7 @@ export {
   type EstimatorJSON,
   type EstimatorTags,
   type FitOptions,
+  type ParamCodec,
   type Params,
 } from "./base.js";
 export { checkEstimator, CHECK_NAMES, type CheckOptions, type EstimatorCheck } from "./checks.js";
@@ -37,6 +40,7 @@ export {
 } from "./preprocessing.js";
 export { NearestCentroid, RidgeRegression, type NearestCentroidParams, type RidgeParams } from "./models.js";
 export { Pipeline, makePipeline, type PipelineParams, type Step } from "./pipeline.js";
+export { ColumnTransformer, type ColumnSelector, type ColumnTransformerEntry, type ColumnTransformerParams } from "./compose.js";
 export {
   SCORERS,
   accuracyScore,
@@ -62,6 +66,8 @@ export {
   ShuffleSplit,
   StratifiedKFold,
   checkCv,
+  takeColumns,
+  takeRows,
   trainTestSplit,
   type KFoldOptions,
   type ShuffleSplitOptions,
@@ -92,3 +98,17 @@ export {
   type SearchFitOptions,
   type SearchGraph,
 } from "./search.js";
+export {
+  LinearRegression,
+  LogisticRegression,
+  PoissonRegression,
+  type DistributedInput,
+  type GlmFitOptions,
+  type GlmSolverName,
+  type LinearRegressionParams,
+  type LogisticRegressionParams,
+  type PoissonRegressionParams,
+} from "./glm.js";
+
+// XGBoost: importing loads nothing; the library is opened on first use (clear error when missing).
+export * from "./xgboost/index.js";

@@ -309,7 +309,8 @@ interface PolyState {
 /** Products of features up to `degree`, in scikit-learn's column order. */
 export class PolynomialFeatures extends BaseEstimator<PolynomialFeaturesParams, PolyState> {
   static override readonly estimatorName: string = "PolynomialFeatures";
-  readonly tags: EstimatorTags = { transformer: true };
+  // Accepts sample weights (so weighted pipelines can hold it): its fit depends only on the column count.
+  readonly tags: EstimatorTags = { transformer: true, sampleWeight: true };
   defaults(): PolynomialFeaturesParams {
     return { degree: 2, interactionOnly: false, includeBias: true };
   }

@@ -11,19 +11,22 @@ import { defaultScorer, getScorer } from "./metrics.js";
 import "./preprocessing.js";
 import "./models.js";
 import "./pipeline.js";
+import "./compose.js";
 import { takeRows, takeValues } from "./split.js";
 
 export interface SearchData {
   X: Matrix;
   y: Float64Array | null;
+  /** Sample weights routed to every step's fit (not to the scores), sliced per split. */
+  w?: Float64Array | null;
 }
 
 /** Data flowing along a pipeline: the (transformed) rows, or the failure upstream. */
 export type Carry =
-  | { ok: true; X: Matrix; y: Float64Array | null; fitTime: number }
+  | { ok: true; X: Matrix; y: Float64Array | null; w?: Float64Array | null; fitTime: number }
   | { ok: false; error: string; fitTime: number };
 
-export type Fitted = { ok: true; model: EstimatorJSON; fitTime: number; X: Matrix | null; y: Float64Array | null } | { ok: false; error: string; fitTime: number };
+export type Fitted = { ok: true; model: EstimatorJSON; fitTime: number; X: Matrix | null; y: Float64Array | null; w?: Float64Array | null } | { ok: false; error: string; fitTime: number };
 
 export interface FoldScores {
   ok: boolean;
@@ -55,7 +58,8 @@ function seconds(t0: number): number {
 
 /** One side of one split: rows `idx` of the data. */
 export function selectRows(data: SearchData, idx: Int32Array): Carry {
-  return { ok: true, X: takeRows(data.X, idx), y: data.y ? takeValues(data.y, idx) : null, fitTime: 0 };
+  const w = data.w ? takeValues(data.w, idx) : null;
+  return { ok: true, X: takeRows(data.X, idx), y: data.y ? takeValues(data.y, idx) : null, w, fitTime: 0 };
 }
 
 /** Fits a non-final pipeline step on the training rows and returns it with their transform. */
@@ -65,9 +69,9 @@ export async function fitTransformStep(spec: StepSpec, input: Carry | Fitted): P
   const t0 = performance.now();
   try {
     const est = await fromJSONAsync(spec.estimator);
-    await est.fit(train.X, train.y ?? undefined);
+    await est.fit(train.X, train.y ?? undefined, train.w ? { sampleWeight: train.w } : {});
     const X = transformOrThrow(est, spec.step, train.X);
-    return { ok: true, model: est.toJSON(), fitTime: train.fitTime + seconds(t0), X, y: train.y };
+    return { ok: true, model: est.toJSON(), fitTime: train.fitTime + seconds(t0), X, y: train.y, w: train.w };
   } catch (err) {
     return { ok: false, error: `step "${spec.step}" (${spec.estimator.type}) fit: ${message(err)}`, fitTime: train.fitTime + seconds(t0) };
   }
@@ -94,7 +98,7 @@ export async function transformStep(fitted: Fitted, test: Carry): Promise<Carry>
 function asCarry(v: Carry | Fitted): Carry {
   if (!v.ok || !("model" in v)) return v as Carry;
   if (!v.X) return { ok: false, error: `step output of ${v.model.type} holds no rows`, fitTime: v.fitTime };
-  return { ok: true, X: v.X, y: v.y, fitTime: v.fitTime };
+  return { ok: true, X: v.X, y: v.y, w: v.w, fitTime: v.fitTime };
 }
 
 /** Fits the final estimator; the model only (the rows stay upstream). */
@@ -104,7 +108,7 @@ export async function fitFinalStep(spec: StepSpec, input: Carry | Fitted): Promi
   const t0 = performance.now();
   try {
     const est = await fromJSONAsync(spec.estimator);
-    await est.fit(train.X, train.y ?? undefined);
+    await est.fit(train.X, train.y ?? undefined, train.w ? { sampleWeight: train.w } : {});
     return { ok: true, model: est.toJSON(), fitTime: train.fitTime + seconds(t0), X: null, y: null };
   } catch (err) {
     return { ok: false, error: `step "${spec.step}" (${spec.estimator.type}) fit: ${message(err)}`, fitTime: train.fitTime + seconds(t0) };

@@ -15,6 +15,7 @@ import {
   describeValue,
   fromJSON,
   isEstimator,
+  paramsFromJSON,
   paramsToJSON,
   registerEstimator,
   type ConstraintTable,
@@ -138,13 +139,15 @@ export function buildSearchGraph(
   estimator: Estimator,
   candidates: readonly Params[],
   splits: readonly Split[],
-  data: { X: Matrix; y: Float64Array | null },
+  data: { X: Matrix; y: Float64Array | null; w?: Float64Array | null },
   score: ScoreSpec,
+  /** Key of the data: pass the key of data already scattered to the workers (see fit). */
+  dataKey?: string,
 ): SearchGraph {
   const graph: Record<string, unknown> = {};
-  const dataTok = tokenize(data.X.data, data.X.rows, data.X.cols, data.y);
-  const dataKey = `search-data-${dataTok}`;
-  graph[dataKey] = { X: data.X, y: data.y };
+  const dataTok = tokenize(data.X.data, data.X.rows, data.X.cols, data.y, data.w ?? null);
+  dataKey ??= `search-data-${dataTok}`;
+  graph[dataKey] = { X: data.X, y: data.y, w: data.w ?? null };
   const fitTasks: Record<string, number> = {};
   let without = 0;
   const trainKeys: string[] = [];
@@ -307,6 +310,7 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
   /** The last compiled search (set by plan() and fit()). */
   graph: SearchGraph | null = null;
   private best: Estimator | null = null;
+  private results: { state: SearchState; value: CvResults } | null = null;
 
   protected abstract candidates(): Params[];
 
@@ -328,7 +332,7 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
   get tags(): EstimatorTags {
     const e = this.params.estimator;
     const t = isEstimator(e) ? e.tags : {};
-    return { classifier: t.classifier, regressor: t.regressor, transformer: t.transformer, requiresY: t.requiresY, allowNaN: t.allowNaN };
+    return { classifier: t.classifier, regressor: t.regressor, transformer: t.transformer, requiresY: t.requiresY, allowNaN: t.allowNaN, sampleWeight: t.sampleWeight };
   }
 
   private estimatorOrThrow(): Estimator {
@@ -373,13 +377,34 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
   }
 
   /** Compiles the search for (X, y) without running it; also kept as `this.graph`. */
-  plan(X: Matrix, y?: Float64Array, opts: SearchFitOptions = {}): SearchGraph {
+  plan(X: Matrix, y?: Float64Array, opts: SearchFitOptions = {}, dataKey?: string): SearchGraph {
     const est = this.estimatorOrThrow();
     const { map } = this.scorers();
     const cands = this.candidates();
     if (cands.length === 0) throw new RangeError(`${PREFIX} ${this.estimatorType}: no candidates to search`);
-    this.graph = buildSearchGraph(est, cands, this.splits(X, y, opts.groups), { X, y: y ?? null }, { scorers: map, returnTrainScore: this.params.returnTrainScore });
+    const data = { X, y: y ?? null, w: opts.sampleWeight ?? null };
+    this.graph = buildSearchGraph(est, cands, this.splits(X, y, opts.groups), data, { scorers: map, returnTrainScore: this.params.returnTrainScore }, dataKey);
     return this.graph;
+  }
+
+  /**
+   * Runs the plan on `client`. The data is first broadcast to every worker and the graph's data
+   * key renamed to the scattered key: the graph's task for it is then already held and not sent
+   * again, and since every worker holds the data the split tasks (and what follows them) spread
+   * over the workers instead of all landing on the one that would hold it.
+   */
+  private async runOnCluster(client: Client, X: Matrix, y: Float64Array | undefined, opts: SearchFitOptions): Promise<{ plan: SearchGraph; values: FoldScores[] }> {
+    // scatterMany: one Future for the whole object (scatter would give one per field). A fresh
+    // key per run (hash: false): a content key released by the previous run on the same data
+    // could be freed under this one, and scattered data has no lineage to recompute it from.
+    const [data] = await client.scatterMany([{ X, y: y ?? null, w: opts.sampleWeight ?? null }], { broadcast: true, hash: false });
+    try {
+      const plan = this.plan(X, y, opts, data.key);
+      const values = (await client.get(plan.graph, plan.scoreKeys.flat())) as FoldScores[];
+      return { plan, values };
+    } finally {
+      data.release();
+    }
   }
 
   override async fit(X: Matrix, y?: Float64Array, opts: SearchFitOptions = {}): Promise<this> {
@@ -391,10 +416,15 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
     const est = this.estimatorOrThrow();
     const { map, refitMetric } = this.scorers();
     const cands = this.candidates();
-    const plan = this.plan(X, y, opts);
-    const keys = plan.scoreKeys.flat();
     const client = opts.client === undefined ? defaultClient() : opts.client;
-    const values = (client ? await client.get(plan.graph, keys) : await runGraphLocally(plan.graph, keys)) as FoldScores[];
+    let plan: SearchGraph;
+    let values: FoldScores[];
+    if (client) ({ plan, values } = await this.runOnCluster(client, X, y, opts));
+    else {
+      plan = this.plan(X, y, opts);
+      values = (await runGraphLocally(plan.graph, plan.scoreKeys.flat())) as FoldScores[];
+    }
+    const keys = plan.scoreKeys.flat();
     const byKey = new Map<string, FoldScores>();
     keys.forEach((k, i) => byKey.set(k, values[i]));
     const folds = plan.scoreKeys.map((row) => row.map((k) => byKey.get(k)!));
@@ -430,7 +460,19 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
       this.best = b;
       bestEstimator = b.toJSON();
     }
-    return { cvResults, bestIndex, bestParams, bestScore, bestEstimator, refitTime, nSplits: plan.nSplits, scorerNames: Object.keys(map) };
+    // State is plain data: estimator-valued params (a grid over whole steps) are kept as JSON.
+    const plainResults = { ...cvResults } as CvResults;
+    for (const k of Object.keys(plainResults)) if (k === "params" || k.startsWith("param_")) plainResults[k] = paramsToJSON(plainResults[k]) as Params[];
+    return {
+      cvResults: plainResults,
+      bestIndex,
+      bestParams: bestParams && (paramsToJSON(bestParams) as Params),
+      bestScore,
+      bestEstimator,
+      refitTime,
+      nSplits: plan.nSplits,
+      scorerNames: Object.keys(map),
+    };
   }
 
   override loadState(state: unknown): void {
@@ -438,14 +480,21 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
     this.best = null;
   }
 
+  /** scikit-learn's cv_results_ (estimator-valued params rebuilt from their JSON once). */
   get cvResults(): CvResults {
-    return this.fittedState("cvResults").cvResults;
+    const s = this.fittedState("cvResults");
+    if (this.results?.state !== s) {
+      const r = { ...s.cvResults } as CvResults;
+      for (const k of Object.keys(r)) if (k === "params" || k.startsWith("param_")) r[k] = paramsFromJSON(r[k]) as Params[];
+      this.results = { state: s, value: r };
+    }
+    return this.results.value;
   }
   get bestIndex(): number {
     return this.refitted("bestIndex").bestIndex!;
   }
   get bestParams(): Params {
-    return this.refitted("bestParams").bestParams!;
+    return paramsFromJSON(this.refitted("bestParams").bestParams) as Params;
   }
   get bestScore(): number {
     return this.refitted("bestScore").bestScore!;

@@ -223,7 +223,7 @@ export class ShuffleSplit implements Splitter {
     this.seed = opts.seed ?? 0;
   }
   split(n: number): Split[] {
-    const [nTrain, nTest] = sizes("ShuffleSplit", n, this.testSize, this.testSize === undefined && this.trainSize === undefined ? 0.9 : this.trainSize);
+    const [nTrain, nTest] = sizes("ShuffleSplit", n, this.testSize ?? (this.trainSize === undefined ? 0.1 : undefined), this.trainSize);
     const rng = new Rng(this.seed);
     const out: Split[] = [];
     for (let s = 0; s < this.nSplits; s++) {
@@ -351,3 +351,11 @@ registerParamCodec({
     }
   },
 });
+
+/** Columns `cols` of X, copied into a new matrix (names kept when known). */
+export function takeColumns(X: Matrix, cols: readonly number[]): Matrix {
+  const k = cols.length;
+  const data = new Float64Array(X.rows * k);
+  for (let i = 0; i < X.rows; i++) for (let j = 0; j < k; j++) data[i * k + j] = X.data[i * X.cols + cols[j]];
+  return X.columns ? { rows: X.rows, cols: k, data, columns: cols.map((c) => X.columns![c]) } : { rows: X.rows, cols: k, data };
+}

@@ -39,7 +39,7 @@ export async function main(): Promise<number> {
 
     // delayed: build a graph lazily, then compute it on the cluster.
     const z = delayed(add)(delayed(inc)(1), 2);
-    console.log(`delayed add(inc(1), 2) = ${await client.compute(z)}`);
+    console.log(`delayed add(inc(1), 2) = ${await client.compute(z).result()}`);
 
     // A raw graph in Dask's style: keys referenced by name inside argument lists.
     const graph = { x: 1, y: [inc, "x"], z: [add, "x", "y"] };

@@ -52,3 +52,7 @@ export { admm } from "./admm.js";
 export type { AdmmOptions } from "./admm.js";
 export { solve } from "./solve.js";
 export type { SolveOptions } from "./solve.js";
+export { DistributedProblem } from "./distributed.js";
+export type { DistributedProblemOptions, PartitionSource } from "./distributed.js";
+export { localProxTask, validatePartitionTask } from "./distributed-tasks.js";
+export type { PartitionInfo } from "./distributed-tasks.js";

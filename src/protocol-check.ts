@@ -181,6 +181,7 @@ const CHECKS: Record<Message["op"], Check> = {
   "acquire-replicas": (m) => need(m, "deps", isDepLocations(m.deps), "an array of {key, workers, nbytes}"),
   "steal-request": (m) => need(m, "key", isStr(m.key), "a string"),
   close: (m) => need(m, "reason", isStr(m.reason), "a string"),
+  "worker-removed": (m) => need(m, "worker", isStr(m.worker), "a string"),
   "task-finished": (m) =>
     first(
       need(m, "key", isStr(m.key), "a string"),

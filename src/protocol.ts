@@ -86,6 +86,8 @@ export interface UpdateData { op: "update-data"; id: number; data: Record<Key, u
 export interface AcquireReplicas { op: "acquire-replicas"; deps: DepLocation[] }
 export interface StealRequest { op: "steal-request"; key: Key }
 export interface CloseWorker { op: "close"; reason: string }
+/** A peer left the cluster: drop its connection so fetches from it fail now, not at a TCP timeout. */
+export interface WorkerRemoved { op: "worker-removed"; worker: string }
 
 // ---- worker -> scheduler ----
 export interface TaskFinished {
@@ -123,7 +125,7 @@ export type Message =
   | HelloClient | HelloWorker | HelloPeer | Welcome | Refused
   | UpdateGraph | ClientReleasesKeys | ClientDesiresKeys | CancelKeys | ScatterMsg | GatherMsg | ClusterInfoMsg | RunSpecMsg
   | KeyInMemory | KeyErred | KeysCancelled | GraphRejected | GatherReply | ScatterReply | ClusterInfoReply | RunSpecReply
-  | ComputeTask | FreeKeys | UpdateData | AcquireReplicas | StealRequest | CloseWorker
+  | ComputeTask | FreeKeys | UpdateData | AcquireReplicas | StealRequest | CloseWorker | WorkerRemoved
   | TaskFinished | TaskErred | AddKeys | MissingData | StealResponse | UpdateDataReply | Heartbeat | WorkerStatusMsg
   | GetData | DataReply;
 

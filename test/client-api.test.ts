@@ -72,7 +72,7 @@ describe("client API", () => {
     const { delayed } = await import("../src/index.js");
     const d = delayed(inc)(41);
     const [p] = client.persist([d]);
-    expect(await p).toBe(42);
+    expect(await p.result()).toBe(42);
     expect(client.cluster!.scheduler.state.taskState(d.key)).toBe("memory");
   });
 });

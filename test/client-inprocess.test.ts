@@ -25,7 +25,7 @@ describe("LocalCluster with processes: false", () => {
 
   it("maps, reduces and computes graphs", async () => {
     const xs = client.map(inc, Array.from({ length: 500 }, (_, i) => i));
-    expect(await client.submit(sum, xs)).toBe((499 * 500) / 2 + 500);
+    expect(await client.submit(sum, xs).result()).toBe((499 * 500) / 2 + 500);
     expect(await delayed(add)(delayed(inc)(1), 2).compute()).toBe(4);
     expect(await client.get({ a: 1, b: [inc, "a"], c: [add, "a", "b"] }, "c")).toBe(3);
   });

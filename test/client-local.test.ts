@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CancelledError, Client, delayed, GraphError, SkeinError, TaskError } from "../src/index.js";
+import { CancelledError, Client, delayed, Future, GraphError, SkeinError, TaskError } from "../src/index.js";
 import { add, fail, inc, slowInc, sum } from "./fixtures/tasks.js";
 import { concat, failOnce, failWith, lengthOf, makeArray, returnsServer, sleepThen, sumArray, workerName } from "./fixtures/runtime-tasks.js";
 
@@ -33,7 +33,7 @@ describe("futures on worker processes", () => {
     const futs = client.map(inc, [1, 2, 3, 4]);
     const total = client.submit(sum, futs);
     expect(await total.result()).toBe(14);
-    expect(await client.submit(add, futs[0], 10)).toBe(12);
+    expect(await client.submit(add, futs[0], 10).result()).toBe(12);
   });
 
   it("gives pure calls the same key and distinct keys for impure ones", async () => {
@@ -47,13 +47,13 @@ describe("futures on worker processes", () => {
   });
 
   it("keeps an awaited future alive through garbage collection", async () => {
-    // `await client.submit(...)` holds no reference to the Future; a collected Future releases
+    // `await client.submit(...).result()` holds no reference to the Future; a collected Future releases
     // its key, so without care the result would never arrive.
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
     const collector = setInterval(gc, 5);
     try {
-      expect(await client.submitWith({ pure: false }, sleepThen, 300, 7)).toBe(7);
+      expect(await client.submitWith({ pure: false }, sleepThen, 300, 7).result()).toBe(7);
     } finally {
       clearInterval(collector);
     }
@@ -61,9 +61,9 @@ describe("futures on worker processes", () => {
 
   it("resolves a pure key submitted again right after its last future was released", async () => {
     const f = client.submit(inc, 314);
-    expect(await f).toBe(315);
+    expect(await f.result()).toBe(315);
     f.release();
-    expect(await client.submit(inc, 314)).toBe(315);
+    expect(await client.submit(inc, 314).result()).toBe(315);
   });
 
   it("iterates asCompleted while adding futures", async () => {
@@ -91,7 +91,7 @@ describe("futures on worker processes", () => {
 
   it("computes delayed graphs and raw dask-style graphs", async () => {
     const z = delayed(add)(delayed(inc)(1), 2);
-    expect(await client.compute(z)).toBe(4);
+    expect(await client.compute(z).result()).toBe(4);
     expect(await z.compute()).toBe(4);
     const graph = { x: 1, y: [inc, "x"], z: [add, "x", "y"], w: ["x", "y", "z"], v: [sum, "w"], n: [add, [inc, "x"], 10] };
     expect(await client.get(graph, "z")).toBe(3);
@@ -101,7 +101,8 @@ describe("futures on worker processes", () => {
   it("scatters data, with broadcast to every worker", async () => {
     const arr = new Float64Array(1000).fill(0.5);
     const f = await client.scatter(arr);
-    expect(await client.submit(sumArray, f)).toBe(500);
+    expect(f).toBeInstanceOf(Future);
+    expect(await client.submit(sumArray, f).result()).toBe(500);
     const b = await client.scatter([1, 2, 3], { broadcast: true });
     const lengths = client.map(lengthOf, [b, b]);
     expect(await client.gather(lengths)).toEqual([3, 3]);
@@ -109,7 +110,7 @@ describe("futures on worker processes", () => {
 
   it("moves typed arrays between workers and back", async () => {
     const big = client.submit(makeArray, 2_000_000, 0.25);
-    expect(await client.submit(sumArray, big)).toBe(500_000);
+    expect(await client.submit(sumArray, big).result()).toBe(500_000);
     const back = await big.result();
     expect(back).toBeInstanceOf(Float64Array);
     expect(back.length).toBe(2_000_000);
@@ -126,7 +127,7 @@ describe("futures on worker processes", () => {
 
   it("retries a failing task", async () => {
     const marker = join(mkdtempSync(join(tmpdir(), "skein-retry-")), "marker");
-    expect(await client.submitWith({ retries: 1 }, failOnce, marker, 7)).toBe(7);
+    expect(await client.submitWith({ retries: 1 }, failOnce, marker, 7).result()).toBe(7);
   });
 });
 
@@ -177,7 +178,7 @@ describe("errors", () => {
   it("fails a task returning something that cannot be sent, and keeps working", async () => {
     const f = client.submit(returnsServer);
     await expect(f.result()).rejects.toThrow(/cannot be sent between processes/);
-    expect(await client.submit(inc, 99)).toBe(100);
+    expect(await client.submit(inc, 99).result()).toBe(100);
   });
 
   it("cancels futures; gathering one gives a CancelledError naming the key", async () => {
@@ -188,7 +189,7 @@ describe("errors", () => {
     expect(err).toBeInstanceOf(CancelledError);
     expect(err!.message).toContain(f.key);
     await expect(client.gather([f])).rejects.toThrow(CancelledError);
-    expect(await client.submit(inc, 5)).toBe(6);
+    expect(await client.submit(inc, 5).result()).toBe(6);
   });
 
   it("rejects map over a non-iterable with a clear error", () => {

@@ -36,6 +36,6 @@ describe("worker loss", () => {
     const workers = await client.workers();
     expect(workers).toHaveLength(1);
     // The survivor is the other process.
-    expect(await client.submitWith({ pure: false }, pid)).not.toBe(victim.pid);
+    expect(await client.submitWith({ pure: false }, pid).result()).not.toBe(victim.pid);
   });
 });

@@ -140,8 +140,8 @@ describe("writeParquet / readParquet", () => {
     closeSync(fd);
     const f = await readParquet(out);
     const futures = f.toFutures();
-    expect(await futures[0]).toMatchObject({ rows: 10 });
-    expect(sum(((await futures[2]) as FramePartition).columns.get("a") as Float64Array)).toBe(245);
+    expect(await futures[0].result()).toMatchObject({ rows: 10 });
+    expect(sum((await futures[2].result()).columns.get("a") as Float64Array)).toBe(245);
     const err = await futures[1].exception();
     expect(err?.message).toContain(`skein parquet: ${bad}: row group 0, column "a": cannot decode`);
     await expect(f.compute()).rejects.toThrow(`skein parquet: ${bad}: row group 0, column "a"`);

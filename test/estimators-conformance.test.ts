@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
+import type { Matrix } from "../src/data/matrix.js";
 import {
+  BaseEstimator,
+  registerEstimator,
+  type ConstraintTable,
+  type EstimatorTags,
   CHECK_NAMES,
+  ColumnTransformer,
   MinMaxScaler,
   NearestCentroid,
   OneHotEncoder,
@@ -13,6 +19,36 @@ import {
   type Estimator,
 } from "../estimators/index.js";
 
+/** A regressor with partialFit (the running mean of y), to exercise the partialFit checks. */
+class RunningMean extends BaseEstimator<{ shift: number }, { sum: number; n: number; nFeatures: number }> {
+  static override readonly estimatorName: string = "test.RunningMean";
+  readonly tags: EstimatorTags = { regressor: true, partialFit: true };
+  defaults() {
+    return { shift: 0 };
+  }
+  constraints(): ConstraintTable {
+    return { shift: { type: "number" } };
+  }
+  protected fitState(X: Matrix, y: Float64Array | undefined) {
+    return this.accumulate({ sum: 0, n: 0, nFeatures: X.cols }, y!);
+  }
+  private accumulate(s: { sum: number; n: number; nFeatures: number }, y: Float64Array) {
+    let sum = s.sum;
+    for (const v of y) sum += v;
+    return { sum, n: s.n + y.length, nFeatures: s.nFeatures };
+  }
+  async partialFit(X: Matrix, y?: Float64Array): Promise<this> {
+    this.state = this.accumulate(this.state ?? { sum: 0, n: 0, nFeatures: X.cols }, y!);
+    return this;
+  }
+  predict(X: Matrix): Float64Array {
+    const s = this.fittedState("predict");
+    this.checkPredictInput("predict", X, s.nFeatures);
+    return new Float64Array(X.rows).fill(s.sum / s.n + this.params.shift);
+  }
+}
+registerEstimator(RunningMean);
+
 const factories: [string, () => Estimator][] = [
   ["StandardScaler", () => new StandardScaler()],
   ["StandardScaler(withMean: false)", () => new StandardScaler({ withMean: false })],
@@ -23,6 +59,9 @@ const factories: [string, () => Estimator][] = [
   ["RidgeRegression", () => new RidgeRegression({ alpha: 0.5 })],
   ["NearestCentroid", () => new NearestCentroid()],
   ["Pipeline(scaler, poly, ridge)", () => new Pipeline({ steps: [["scale", new StandardScaler()], ["poly", new PolynomialFeatures()], ["ridge", new RidgeRegression()]] })],
+  ["ColumnTransformer", () => new ColumnTransformer({ transformers: [["a", new StandardScaler(), [0, 2]], ["b", new MinMaxScaler(), [1]]] })],
+  ["ColumnTransformer(passthrough)", () => new ColumnTransformer({ transformers: [["a", new PolynomialFeatures(), [1]], ["b", "drop", [0]]], remainder: "passthrough" })],
+  ["Pipeline(columns, ridge)", () => new Pipeline({ steps: [["cols", new ColumnTransformer({ transformers: [["s", new StandardScaler(), [0, 1]]], remainder: "passthrough" })], ["ridge", new RidgeRegression()]] })],
   ["Pipeline(imputer, centroid)", () => new Pipeline({ steps: [["impute", new SimpleImputer()], ["nc", new NearestCentroid()]] })],
 ];
 
@@ -58,6 +97,26 @@ describe("checkEstimator itself", () => {
     }
     const check = checkEstimator(() => new Broken()).find((c) => c.name.includes("fit does not change params"))!;
     await expect(check.run()).rejects.toThrow(/checkEstimator BrokenRidge \[fit does not change params or its inputs\]: fit changed params: \{"alpha":1,"fitIntercept":true\} -> \{"alpha":2,"fitIntercept":true\}/);
+  });
+
+  it("runs the partialFit check for estimators tagged partialFit", async () => {
+    const skipLearn = [{ check: "regressor: learns a linear signal (score > 0.5 on training data)", reason: "a mean predictor" }];
+    const checks = checkEstimator(() => new RunningMean(), { skip: skipLearn });
+    const pf = checks.find((c) => c.name === "test.RunningMean: partialFit: runs on chunks and leaves a fitted estimator");
+    expect(pf).toBeDefined();
+    for (const c of checks) await c.run();
+  });
+
+  it("catches fitted state that is not plain data", async () => {
+    class Leaky extends RidgeRegression {
+      static override readonly estimatorName: string = "test.Leaky";
+      protected override fitState(...args: Parameters<RidgeRegression["fitState"]>) {
+        return { ...super.fitState(...args), predictFn: () => 0 };
+      }
+    }
+    registerEstimator(Leaky);
+    const check = checkEstimator(() => new Leaky()).find((c) => c.name.includes("toJSON -> fromJSON"))!;
+    await expect(check.run()).rejects.toThrow(/could not be cloned/);
   });
 
   it("the factory must make a new estimator per call", () => {

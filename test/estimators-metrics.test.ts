@@ -3,10 +3,13 @@
  * computed once with /usr/bin/python3 and scikit-learn 1.2.1 on the same arrays (sklearn.metrics
  * functions, KFold / StratifiedKFold / GroupKFold(...).split, SimpleImputer.statistics_,
  * StandardScaler / MinMaxScaler((-1, 1)) / PolynomialFeatures / OneHotEncoder fit_transform,
- * Ridge(alpha=0.7).fit with and without sample_weight) and pasted here.
+ * Ridge(alpha=0.7).fit with and without sample_weight, ColumnTransformer([("num", StandardScaler(),
+ * [0, 3]), ("cat", OneHotEncoder(sparse_output=False), [1])], remainder="passthrough").fit_transform)
+ * and pasted here.
  */
 import { describe, expect, it } from "vitest";
 import {
+  ColumnTransformer,
   GroupKFold,
   KFold,
   MinMaxScaler,
@@ -157,6 +160,19 @@ describe("transformers and Ridge vs scikit-learn", () => {
     expect(Array.from(ohe.transform(C).data)).toEqual([1, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0, 1]);
     expect(() => ohe.transform(m([[3, 5]]))).toThrow('skein estimators: OneHotEncoder.transform: unknown category 3 in column 0 (row 0); pass handleUnknown: "ignore" to encode it as all zeros');
     expect(Array.from((await new OneHotEncoder({ handleUnknown: "ignore" }).fit(C)).transform(m([[3, 5]])).data)).toEqual([0, 0, 1, 0]);
+  });
+
+  it("ColumnTransformer places each transformer's output side by side, then the remainder", async () => {
+    const X = m([[1, 0, 5, 2], [3, 1, 7, -1], [2, 0, 6, 4], [0, 2, 5, 0]]);
+    const ct = new ColumnTransformer({ transformers: [["num", new StandardScaler(), [0, 3]], ["cat", new OneHotEncoder(), [1]]], remainder: "passthrough" });
+    close((await ct.fit(X)).transform(X).data, [-0.4472135954999579, 0.39056673294247163, 1.0, 0.0, 0.0, 5.0, 1.3416407864998738, -1.171700198827415, 0.0, 1.0, 0.0, 7.0, 0.4472135954999579, 1.4320780207890627, 1.0, 0.0, 0.0, 6.0, -1.3416407864998738, -0.6509445549041194, 0.0, 0.0, 1.0, 5.0]);
+    expect(ct.getParams().num__withMean).toBe(true);
+    ct.setParams({ num__withMean: false });
+    expect((ct.getParams().num as StandardScaler).getParams().withMean).toBe(false);
+    const named = { ...X, columns: ["a", "b", "c", "d"] };
+    const byName = await new ColumnTransformer({ transformers: [["s", new StandardScaler(), ["d"]]] }).fit(named);
+    expect(byName.transform(named).cols).toBe(1);
+    await expect(new ColumnTransformer({ transformers: [["s", new StandardScaler(), [9]]] }).fit(X)).rejects.toThrow('skein estimators: ColumnTransformer: "s" selects column 9, X has 4 columns');
   });
 
   it("RidgeRegression matches sklearn's Ridge, with and without sample weights", async () => {

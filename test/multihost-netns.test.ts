@@ -52,15 +52,18 @@ describe.skipIf(unavailable !== undefined)("many hosts (network namespaces)", ()
     const client = onHost(clientHost, [CLIENT, address, String(n), "40"]);
     await client.waitFor(/^progress [0-9]+\n/, "stdout", 30_000);
     lab!.setLink(host2, false);
-
-    const [line] = await client.waitFor(/^\{.*\}\n/m, "stdout", 30_000);
-    const out = JSON.parse(line) as { total: number; workers: { name: string; address: string }[] };
-    expect(out.total).toBe(expected(n));
-    expect(out.workers).toEqual([{ name: "w1", address: w1Address }]);
-    await scheduler.waitFor(new RegExp(`warn skein scheduler: worker w2 at ${w2Address.replace(/\./g, "\\.")} lost: no heartbeat for [0-9]+ s\n`), "stderr");
-    expect(await client.exited()).toBe(0);
-    await killAll();
-    lab!.setLink(host2, true);
+    try {
+      const [line] = await client.waitFor(/^\{.*\}\n/m, "stdout", 30_000);
+      const out = JSON.parse(line) as { total: number; workers: { name: string; address: string }[] };
+      expect(out.total).toBe(expected(n));
+      expect(out.workers).toEqual([{ name: "w1", address: w1Address }]);
+      await scheduler.waitFor(new RegExp(`warn skein scheduler: worker w2 at ${w2Address.replace(/\./g, "\\.")} lost: no heartbeat for [0-9]+ s\n`), "stderr");
+      expect(await client.exited()).toBe(0);
+    } finally {
+      // The next test uses this host again, whatever happened here.
+      await killAll();
+      lab!.setLink(host2, true);
+    }
   }, 60_000);
 
   it("runs across hosts over TLS with mutual certificates", async () => {

@@ -87,11 +87,11 @@ describe("graphs run and results are released exactly when unneeded", () => {
     h.do(addWorker("w1"), addWorker("w2"), addClient("c1"));
     const parts = ["x-0", "x-1", "x-2", "x-3"];
     const out = h.run(graph("c1", [...parts.map((k) => task(k)), task("sum", parts)], ["sum"]));
-    expect(out).toEqual(["compute w1 x-0", "compute w2 x-1", "compute w1 x-2", "compute w2 x-3"]);
-    expect(h.run(finished("w1", "x-0"), finished("w2", "x-1"), finished("w1", "x-2"))).toEqual([]);
+    expect(out).toEqual(["compute w1 x-0", "compute w2 x-1", "compute w2 x-2", "compute w1 x-3"]);
+    expect(h.run(finished("w1", "x-0"), finished("w2", "x-1"), finished("w2", "x-2"))).toEqual([]);
     expect(h.state("sum")).toBe("waiting");
-    expect(h.run(finished("w2", "x-3"))).toEqual(["compute w1 sum"]);
-    expect(h.run(finished("w1", "sum", { value: 6 }))).toEqual(["memory c1 sum=6", "free w1 x-0,x-2", "free w2 x-1,x-3"]);
+    expect(h.run(finished("w1", "x-3"))).toEqual(["compute w2 sum"]);
+    expect(h.run(finished("w2", "sum", { value: 6 }))).toEqual(["memory c1 sum=6", "free w1 x-0,x-3", "free w2 x-1,x-2"]);
   });
 
   it("releasing a result nobody else wants frees it on every holder, and a pending key stops", () => {
@@ -340,7 +340,7 @@ describe("worker loss", () => {
     expect(h.run({ type: "missing-data", worker: "w3", key: "a", errantWorker: "w1" })).toEqual(["acquire w3 a@w2"]);
     expect(h.run({ type: "missing-data", worker: "w1", key: "a", errantWorker: "w2" })).toEqual([
       "free w1 b",
-      "compute w2 a", // all idle: least recently used
+      "compute w1 a", // all idle: the most recently used (warm) worker
     ]);
     expect([h.state("a"), h.state("b")]).toEqual(["processing", "waiting"]);
   });
@@ -456,8 +456,8 @@ describe("root-task queuing", () => {
     expect(h.run(graph("c1", keys.map((k) => task(k)), keys))).toEqual([
       "compute w1 t-0",
       "compute w2 t-1",
-      "compute w1 t-2",
-      "compute w2 t-3",
+      "compute w2 t-2", // equally busy: the most recently used worker
+      "compute w1 t-3",
       "compute w1 t-4",
     ]);
     expect(h.s.counts().queued).toBe(0);

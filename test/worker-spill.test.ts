@@ -46,10 +46,10 @@ afterEach(async () => {
 });
 
 describe("spilling in a worker process", () => {
-  it("moves results past 60% of a 50 MB limit to disk and brings them back for tasks and the client", async () => {
+  it("moves results past 60% of a 50 MB limit to disk and brings them back for tasks, a peer and the client", async () => {
     dir = mkdtempSync(join(tmpdir(), "skein-spill-e2e-"));
     client = await Client.connect({
-      nWorkers: 1,
+      nWorkers: 2,
       memoryLimit: 50 * 1e6,
       // Only the managed-memory rule: a Node process's RSS alone is near 50 MB.
       memorySpill: false,
@@ -58,7 +58,8 @@ describe("spilling in a worker process", () => {
       localDirectory: dir,
     });
     const fills = [1, 2, 3, 4, 5, 6, 7, 8];
-    const arrays = client.map(makeArray, fills.map(() => N), fills);
+    // All results on worker-0, so it must spill; worker-1 then reads them from it (get-data).
+    const arrays = client.with({ workers: ["worker-0"] }).map(makeArray, fills.map(() => N), fills);
     await client.wait(arrays, { timeoutMs: 60_000 });
     // 80 MiB of results, 30 MB target: at least five arrays are on disk, each as one file.
     const spilled = filesUnder(dir).filter((f) => f.endsWith(".bin"));
@@ -66,6 +67,9 @@ describe("spilling in a worker process", () => {
     expect(spilled.every((f) => /^skein-nanny-[^/]+\/skein-worker-[^/]+\/\d+\.bin$/.test(f))).toBe(true);
     const sums = await client.gather(client.map(sumArray, arrays));
     expect(sums).toEqual(fills.map((f) => f * N));
+    // New keys (pure: false), pinned to the other worker: it fetches the spilled inputs from worker-0.
+    const onPeer = await client.gather(client.with({ workers: ["worker-1"], pure: false }).map(sumArray, arrays.slice(0, 3)));
+    expect(onPeer).toEqual([1, 2, 3].map((f) => f * N));
     const first = (await arrays[0].result()) as Float64Array;
     expect(first).toBeInstanceOf(Float64Array);
     expect([first.length, first[0], first[N - 1]]).toEqual([N, 1, 1]);

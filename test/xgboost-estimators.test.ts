@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Matrix } from "../src/data/matrix.js";
 import { NotFittedError, checkEstimator, fromJSON, loadEstimator, saveEstimator } from "../estimators/index.js";
-import { XGBClassifier, XGBRegressor } from "../estimators/xgboost/index.js";
+import { XGBClassifier, XGBRanker, XGBRegressor, meanNdcg } from "../estimators/xgboost/index.js";
 import type { XGBModelState } from "../estimators/xgboost/index.js";
 
 // One thread: the machine is shared, and results do not depend on the thread count.
@@ -19,6 +19,7 @@ const skip = [{
 for (const [label, factory] of [
   ["XGBClassifier", () => new XGBClassifier(small)],
   ["XGBRegressor", () => new XGBRegressor(small)],
+  ["XGBRanker", () => new XGBRanker(small)],
 ] as const) {
   describe(`checkEstimator ${label}`, () => {
     for (const c of checkEstimator(factory, { skip })) it(c.name, c.run);
@@ -196,5 +197,57 @@ describe("XGBRegressor", () => {
     const a = (await new XGBRegressor(small).fit(X, y)).predict(X);
     const b = (await new XGBRegressor(small).fit(X, y, { sampleWeight: w })).predict(X);
     expect(Array.from(b)).not.toEqual(Array.from(a));
+  });
+});
+
+describe("XGBRanker", () => {
+  /** 12 queries of 10 rows; relevance 0..3 grows with x0. */
+  function ranking() {
+    const { X } = problem(120);
+    const y = new Float64Array(120);
+    const qid = new Uint32Array(120);
+    for (let i = 0; i < 120; i++) {
+      y[i] = Math.max(0, Math.min(3, Math.floor((X.data[i * 4] + 1) * 2)));
+      qid[i] = Math.floor(i / 10);
+    }
+    return { X, y, qid };
+  }
+
+  it("qid and group sizes give the same model; it ranks relevant rows first", async () => {
+    const { X, y, qid } = ranking();
+    const a = await new XGBRanker(small).fit(X, y, { qid });
+    const b = await new XGBRanker(small).fit(X, y, { group: new Array(12).fill(10) });
+    expect(a.getBooster().save("json")).toEqual(b.getBooster().save("json"));
+    expect(a.score(X, y, qid)).toBeGreaterThan(0.9);
+    expect(Array.from(a.predict(X))).toEqual(Array.from(b.predict(X)));
+  });
+
+  it("early stopping on an eval set with its own queries", async () => {
+    const { X, y, qid } = ranking();
+    const est = await new XGBRanker({ ...small, nEstimators: 50, evalMetric: "ndcg@5", earlyStoppingRounds: 3 })
+      .fit(X, y, { qid, evalSet: [[X, y]], evalQid: [qid] });
+    expect(Object.keys(est.evalsResult().validation_0)).toEqual(["ndcg@5"]);
+    expect(est.bestIteration).not.toBeNull();
+  });
+
+  it("refuses a non-ranking objective, sample weights, and bad query ids", async () => {
+    const { X, y, qid } = ranking();
+    await expect(new XGBRanker({ objective: "reg:squarederror" }).fit(X, y)).rejects.toThrow(
+      'skein estimators: XGBRanker: objective must be a ranking objective (rank:pairwise, rank:ndcg, rank:map), got "reg:squarederror"',
+    );
+    await expect(new XGBRanker(small).fit(X, y, { sampleWeight: new Float64Array(120) })).rejects.toThrow(/sampleWeight is not supported/);
+    await expect(new XGBRanker(small).fit(X, y, { qid: Array.from(qid, (q) => q - 0.5) })).rejects.toThrow(
+      "skein estimators: XGBRanker.fit: qid has -0.5 at 0; expected a non-negative integer",
+    );
+    await expect(new XGBRanker(small).fit(X, y, { group: [100] })).rejects.toThrow("skein xgboost: group sizes sum to 100, the matrix has 120 rows");
+  });
+
+  it("meanNdcg: exact values", () => {
+    // One query: relevance [3, 2, 0] ranked [2, 0, 1] by score.
+    const dcg = (2 ** 0 - 1) / 1 + (2 ** 3 - 1) / Math.log2(3) + (2 ** 2 - 1) / 2;
+    const ideal = 7 + 3 / Math.log2(3);
+    expect(meanNdcg([0.5, 0.1, 0.9], [3, 2, 0])).toBeCloseTo(dcg / ideal, 15);
+    // Two queries, one perfect and one with no relevant row (counts 1).
+    expect(meanNdcg([2, 1, 5, 4], [1, 0, 0, 0], [0, 0, 1, 1])).toBe(1);
   });
 });

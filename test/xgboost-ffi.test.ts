@@ -3,8 +3,14 @@ import { describe, expect, it } from "vitest";
 import {
   Booster,
   DMatrix,
+  communicatorFinalize,
+  communicatorInit,
+  communicatorIsDistributed,
+  communicatorRank,
+  communicatorWorldSize,
   XGBoostError,
   parseEvalLine,
+  pyFloatString,
   train,
   xgboostAvailable,
   xgboostVersion,
@@ -79,6 +85,9 @@ describe("libxgboost binding", () => {
       y[i] = Number.isNaN(X[i * 2]) || X[i * 2] > 0.5 ? 1 : 0;
     }
     const sentinel = X.map((v) => (Number.isNaN(v) ? -999 : v));
+    expect(DMatrix.create({ rows: n, cols: 2, data: X }).numNonMissing()).toBe(2 * n - n / 4);
+    expect(DMatrix.create({ rows: n, cols: 2, data: sentinel }, { missing: -999 }).numNonMissing()).toBe(2 * n - n / 4);
+    expect(DMatrix.create({ rows: n, cols: 2, data: sentinel }).numNonMissing()).toBe(2 * n);
     const model = (data: Float64Array, missing?: number) =>
       new TextDecoder().decode(train(params, DMatrix.create({ rows: n, cols: 2, data }, { label: y, missing }), { numBoostRound: 3 }).booster.save("json"));
     const a = model(X);
@@ -152,7 +161,23 @@ describe("libxgboost binding", () => {
     expect(res.bestIteration).toBe(auc.indexOf(Math.max(...auc)));
     expect(auc.length).toBe(res.bestIteration! + 3);
     expect(res.booster.getAttr("best_iteration")).toBe(String(res.bestIteration));
-    expect(res.booster.getAttr("best_score")).toBe(String(res.bestScore));
+    expect(res.booster.getAttr("best_score")).toBe(pyFloatString(res.bestScore!));
+    expect(res.booster.getAttr("best_ntree_limit")).toBe(String(res.bestIteration! + 1));
+  });
+
+  it("the collective communicator runs single-process without a tracker", () => {
+    expect([communicatorRank(), communicatorWorldSize(), communicatorIsDistributed()]).toEqual([0, 1, false]);
+    communicatorInit({});
+    expect([communicatorRank(), communicatorWorldSize(), communicatorIsDistributed()]).toEqual([0, 1, false]);
+    communicatorFinalize();
+  });
+
+  it("formats floats as Python's str() does (for attributes Python would write)", () => {
+    const cases: [number, string][] = [
+      [1, "1.0"], [0.5, "0.5"], [0.27788461345962, "0.27788461345962"], [1e-5, "1e-05"], [1.5e-7, "1.5e-07"],
+      [0.0001, "0.0001"], [1e16, "1e+16"], [123456789012345.6, "123456789012345.6"], [0, "0.0"], [-2, "-2.0"],
+    ];
+    for (const [x, want] of cases) expect(pyFloatString(x)).toBe(want);
   });
 
   it("parses XGBoost's evaluation lines (data names may contain '-')", () => {

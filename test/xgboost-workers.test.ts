@@ -35,9 +35,9 @@ const params = { nEstimators: 8, maxDepth: 3, nJobs: 1, subsample: 0.8, randomSt
 
 describe("XGBoost on worker processes", () => {
   it("fits on a worker; the model returns as plain data and predicts the same here", async () => {
-    expect(await client.submit(workerPid)).not.toBe(process.pid);
+    expect(await client.submit(workerPid).result()).not.toBe(process.pid);
     const { X, y } = problem(300);
-    const json = await client.submit(fitClassifier, X, y, params);
+    const json = await client.submit(fitClassifier, X, y, params).result();
     const remote = fromJSON(json) as XGBClassifier;
     const local = await new XGBClassifier(params).fit(X, y);
     expect(Array.from(remote.predictProba(X).data)).toEqual(Array.from(local.predictProba(X).data));
@@ -46,7 +46,7 @@ describe("XGBoost on worker processes", () => {
   it("a model fitted here predicts on a worker", async () => {
     const { X, y } = problem(300);
     const local = await new XGBClassifier(params).fit(X, y);
-    const remote = await client.submit(predictProba, local.toJSON(), X);
+    const remote = await client.submit(predictProba, local.toJSON(), X).result();
     expect(Array.from(remote)).toEqual(Array.from(local.predictProba(X).data));
   });
 });

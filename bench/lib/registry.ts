@@ -23,6 +23,11 @@ export const BENCHMARKS: readonly BenchEntry[] = [
     file: "parquet.ts",
     about: "10M x 16 float64 in 20 Parquet files -> column sums on LocalCluster(2) vs Dask reading the same data as CSV; single-process decode speed",
   },
+  {
+    name: "glm",
+    file: "glm.ts",
+    about: "dask-glm blog logistic problem (1M x 15) on LocalCluster(2): every skein solver vs scikit-learn (measured), dask-glm (recorded), ml-logistic-regression",
+  },
 ];
 
 export interface BenchRun {

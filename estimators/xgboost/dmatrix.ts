@@ -21,6 +21,10 @@ export interface DMatrixOptions {
   label?: FloatVector;
   weight?: FloatVector;
   baseMargin?: FloatVector;
+  /** Query id per row (ranking); rows of a query must be contiguous. */
+  qid?: Uint32Array;
+  /** Query sizes, in row order (ranking): the alternative to `qid`. */
+  group?: Uint32Array;
   /** Overrides `input.columns`. */
   featureNames?: string[];
   /** The value that marks a missing entry besides NaN (NaN is always missing). Default NaN. */
@@ -74,6 +78,8 @@ export class DMatrix {
       if (opts.label) m.setLabel(opts.label);
       if (opts.weight) m.setWeight(opts.weight);
       if (opts.baseMargin) m.setBaseMargin(opts.baseMargin);
+      if (opts.qid) m.setQid(opts.qid);
+      if (opts.group) m.setGroup(opts.group);
       const names = opts.featureNames ?? input.columns;
       if (names) m.setFeatureNames(names);
     } catch (e) {
@@ -104,6 +110,22 @@ export class DMatrix {
     this.setInfo("base_margin", v);
   }
 
+  /** Query id per row (ranking). */
+  setQid(qid: Uint32Array): void {
+    if (!(qid instanceof Uint32Array)) throw new TypeError("skein xgboost: qid must be a Uint32Array");
+    if (qid.length !== this.rows) throw new RangeError(`skein xgboost: qid has ${qid.length} values for ${this.rows} rows`);
+    check(this.lib, this.lib.XGDMatrixSetInfoFromInterface(this.handle, "qid", arrayInterface(this.lib, qid, [qid.length])));
+  }
+
+  /** Query sizes in row order (ranking); they must sum to the number of rows. */
+  setGroup(sizes: Uint32Array): void {
+    if (!(sizes instanceof Uint32Array)) throw new TypeError("skein xgboost: group must be a Uint32Array");
+    let total = 0;
+    for (let i = 0; i < sizes.length; i++) total += sizes[i];
+    if (total !== this.rows) throw new RangeError(`skein xgboost: group sizes sum to ${total}, the matrix has ${this.rows} rows`);
+    check(this.lib, this.lib.XGDMatrixSetInfoFromInterface(this.handle, "group", arrayInterface(this.lib, sizes, [sizes.length])));
+  }
+
   setFeatureNames(names: string[]): void {
     if (names.length !== this.cols) {
       throw new RangeError(`skein xgboost: ${names.length} feature names for ${this.cols} columns`);
@@ -128,6 +150,13 @@ export class DMatrix {
   numCol(): number {
     const out: (number | bigint)[] = [0];
     check(this.lib, this.lib.XGDMatrixNumCol(this.handle, out));
+    return num(out[0]);
+  }
+
+  /** Entries that are not missing (NaN or the `missing` value). */
+  numNonMissing(): number {
+    const out: (number | bigint)[] = [0];
+    check(this.lib, this.lib.XGDMatrixNumNonMissing(this.handle, out));
     return num(out[0]);
   }
 

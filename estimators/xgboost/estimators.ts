@@ -10,6 +10,7 @@ import type { ConstraintTable, EstimatorTags, FitOptions, Params } from "../base
 import { Booster } from "./booster.js";
 import type { ImportanceType } from "./booster.js";
 import { DMatrix } from "./dmatrix.js";
+import type { DMatrixOptions } from "./dmatrix.js";
 import { XGB_CONSTRAINTS, boosterParams, normalizeKeys } from "./params.js";
 import { train } from "./train.js";
 import type { EvalsResult } from "./train.js";
@@ -43,6 +44,13 @@ export interface XGBFitOptions extends FitOptions {
   evalSet?: readonly (readonly [Matrix, Float64Array])[];
   /** Continue from this fitted estimator's model (Python's xgb_model). */
   xgbModel?: XGBModelState;
+  /** XGBRanker: query id per row (rows of a query contiguous, ids non-decreasing). */
+  qid?: ArrayLike<number>;
+  /** XGBRanker: query sizes in row order (instead of qid). */
+  group?: ArrayLike<number>;
+  /** XGBRanker: qid (or group sizes) of each eval set. */
+  evalQid?: readonly ArrayLike<number>[];
+  evalGroup?: readonly ArrayLike<number>[];
 }
 
 /** Fitted state: plain data only. */
@@ -88,6 +96,11 @@ abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
     extra: Params;
   };
 
+  /** Extra DMatrix info for the training matrix and each eval set (the ranker's queries). */
+  protected matrixInfo(_X: Matrix, _opts: XGBFitOptions): { train: DMatrixOptions; evals: DMatrixOptions[] } {
+    return { train: {}, evals: [] };
+  }
+
   protected fitState(X: Matrix, y: Float64Array | undefined, options: FitOptions): XGBModelState {
     const opts = options as XGBFitOptions;
     const missing = this.params.missing;
@@ -108,10 +121,13 @@ abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
     const mats: DMatrix[] = [];
     let booster: Booster | undefined;
     try {
-      const dtrain = DMatrix.create(X, { label, weight: opts.sampleWeight, missing });
+      const info = this.matrixInfo(X, opts);
+      const dtrain = DMatrix.create(X, { ...info.train, label, weight: opts.sampleWeight, missing });
       mats.push(dtrain);
-      const evals: [DMatrix, string][] = evalSets.map(([ex], i) => {
-        const d = DMatrix.create({ rows: ex.rows, cols: ex.cols, data: ex.data, columns: names ?? undefined }, { label: evalLabels[i], missing });
+      const evals: [DMatrix, string][] = evalSets.map(([ex, ey], i) => {
+        // As Python's wrapper: the training data given again as an eval set reuses its matrix.
+        if (ex === X && ey === y) return [dtrain, `validation_${i}`];
+        const d = DMatrix.create({ rows: ex.rows, cols: ex.cols, data: ex.data, columns: names ?? undefined }, { ...info.evals[i], label: evalLabels[i], missing });
         mats.push(d);
         return [d, `validation_${i}`];
       });
@@ -134,8 +150,10 @@ abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
         featureImportances: new Float64Array(0),
       };
       state.featureImportances = importances(booster, state, this.defaultImportance());
-      this.live = { state, booster };
-      booster = undefined;
+      // The training booster keeps training caches alive (Python returns bst.copy() for this
+      // reason): prediction loads a fresh booster from the saved bytes on first use.
+      this.live?.booster.free();
+      this.live = null;
       return state;
     } finally {
       booster?.free();
@@ -265,7 +283,7 @@ export class XGBClassifier extends XGBModel {
     const k = s.classes!.length;
     const n = X.rows;
     const data = new Float64Array(n * k);
-    if (k === 2) {
+    if (k === 2 && values.length === n) {
       for (let i = 0; i < n; i++) {
         data[2 * i] = 1 - values[i];
         data[2 * i + 1] = values[i];
@@ -317,5 +335,87 @@ export class XGBRegressor extends XGBModel {
   }
 }
 
+/** Query ids / sizes as a Uint32Array, checked: non-negative integers below 2^32. */
+function toU32(what: string, v: ArrayLike<number>): Uint32Array {
+  if (v instanceof Uint32Array) return v;
+  const out = new Uint32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new RangeError(`${PREFIX} XGBRanker.fit: ${what} has ${x} at ${i}; expected a non-negative integer`);
+    out[i] = x;
+  }
+  return out;
+}
+
+/**
+ * Learning to rank (`rank:pairwise` by default; `rank:ndcg`, `rank:map`). Queries come from
+ * `fit`'s `qid` (per row) or `group` (sizes); without either, all rows are one query. `predict`
+ * gives ranking scores; `score` is the mean NDCG over queries (all rows one query).
+ */
+export class XGBRanker extends XGBModel {
+  static override readonly estimatorName = "XGBRanker";
+  readonly tags: EstimatorTags = { requiresY: true, allowNaN: true };
+
+  defaults(): XGBParams {
+    return { nEstimators: 100, objective: "rank:pairwise" };
+  }
+
+  override fit(X: Matrix, y?: Float64Array, opts: XGBFitOptions = {}): Promise<this> {
+    if (typeof this.params.objective !== "string" || !this.params.objective.startsWith("rank:")) {
+      return Promise.reject(new RangeError(`${PREFIX} XGBRanker: objective must be a ranking objective (rank:pairwise, rank:ndcg, rank:map), got ${JSON.stringify(this.params.objective)}`));
+    }
+    if (opts.sampleWeight) return Promise.reject(new TypeError(`${PREFIX} XGBRanker.fit: sampleWeight is not supported (XGBoost weighs ranking per query)`));
+    return super.fit(X, y, opts);
+  }
+
+  protected prepareLabels(y: Float64Array, evalSets: readonly (readonly [Matrix, Float64Array])[]) {
+    return { label: y, evalLabels: evalSets.map(([, ey]) => ey), classes: null, extra: {} };
+  }
+
+  protected override matrixInfo(X: Matrix, opts: XGBFitOptions): { train: DMatrixOptions; evals: DMatrixOptions[] } {
+    const one = (rows: number, qid?: ArrayLike<number>, group?: ArrayLike<number>, what = ""): DMatrixOptions => {
+      if (qid && group) throw new TypeError(`${PREFIX} XGBRanker.fit: give ${what}qid or ${what}group, not both`);
+      if (qid) return { qid: toU32(`${what}qid`, qid) };
+      return { group: group ? toU32(`${what}group`, group) : Uint32Array.of(rows) };
+    };
+    const sets = opts.evalSet ?? [];
+    return {
+      train: one(X.rows, opts.qid, opts.group),
+      evals: sets.map(([ex], i) => one(ex.rows, opts.evalQid?.[i], opts.evalGroup?.[i], `evalQid/evalGroup[${i}]: `)),
+    };
+  }
+
+  /** Ranking scores (higher ranks first within a query). */
+  predict(X: Matrix): Float64Array {
+    return Float64Array.from(this.rawPredict("predict", X).values);
+  }
+
+  /** Mean NDCG (gain 2^rel - 1, log2 discount) over the queries given by `qid`; all rows one query without it. */
+  override score(X: Matrix, y?: Float64Array, qid?: ArrayLike<number>): number {
+    if (!y) throw new TypeError(`${PREFIX} XGBRanker.score: y is required`);
+    return meanNdcg(this.predict(X), y, qid);
+  }
+}
+
+/** Mean NDCG over contiguous queries; a query with no relevant item counts as 1 (as XGBoost's ndcg). */
+export function meanNdcg(scores: ArrayLike<number>, rel: ArrayLike<number>, qid?: ArrayLike<number>): number {
+  const n = scores.length;
+  let total = 0;
+  let queries = 0;
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    if (qid) while (end < n && qid[end] === qid[start]) end++;
+    else end = n;
+    const idx = Array.from({ length: end - start }, (_, k) => start + k);
+    const dcg = (order: number[]) => order.reduce((s, r, k) => s + (2 ** rel[r] - 1) / Math.log2(k + 2), 0);
+    const ideal = dcg([...idx].sort((a, b) => rel[b] - rel[a]));
+    total += ideal === 0 ? 1 : dcg([...idx].sort((a, b) => scores[b] - scores[a] || a - b)) / ideal;
+    queries++;
+    start = end;
+  }
+  return queries ? total / queries : NaN;
+}
+
 registerEstimator(XGBClassifier, import.meta.url);
+registerEstimator(XGBRanker, import.meta.url);
 registerEstimator(XGBRegressor, import.meta.url);

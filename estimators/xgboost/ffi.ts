@@ -49,6 +49,13 @@ export interface XGBoostLib {
     h: Handle, config: string, outNFeatures: (number | bigint)[], outFeatures: (unknown | null)[],
     outDim: (number | bigint)[], outShape: (unknown | null)[], outScores: (unknown | null)[],
   ): number;
+  XGDMatrixNumNonMissing(h: Handle, out: (number | bigint)[]): number;
+  XGCommunicatorInit(config: string): number;
+  XGCommunicatorFinalize(): number;
+  XGCommunicatorGetRank(): number;
+  XGCommunicatorGetWorldSize(): number;
+  XGCommunicatorIsDistributed(): number;
+  XGCommunicatorPrint(message: string): number;
 }
 
 /** The Debian package that provides the library; named in the "not installed" error. */
@@ -174,6 +181,13 @@ function open(candidates: string[]): XGBoostLib {
     XGBoosterSetAttr: f("int XGBoosterSetAttr(BoosterHandle h, const char *key, const char *value)"),
     XGBoosterGetAttr: f("int XGBoosterGetAttr(BoosterHandle h, const char *key, _Out_ const char **out, _Out_ int *success)"),
     XGBoosterSetStrFeatureInfo: f("int XGBoosterSetStrFeatureInfo(BoosterHandle h, const char *field, const char **features, uint64_t size)"),
+    XGDMatrixNumNonMissing: f("int XGDMatrixNumNonMissing(DMatrixHandle h, _Out_ uint64_t *out)"),
+    XGCommunicatorInit: f("int XGCommunicatorInit(const char *config)"),
+    XGCommunicatorFinalize: f("int XGCommunicatorFinalize()"),
+    XGCommunicatorGetRank: f("int XGCommunicatorGetRank()"),
+    XGCommunicatorGetWorldSize: f("int XGCommunicatorGetWorldSize()"),
+    XGCommunicatorIsDistributed: f("int XGCommunicatorIsDistributed()"),
+    XGCommunicatorPrint: f("int XGCommunicatorPrint(const char *message)"),
     XGBoosterFeatureScore: f("int XGBoosterFeatureScore(BoosterHandle h, const char *config, _Out_ uint64_t *n, _Out_ void **features, _Out_ uint64_t *dim, _Out_ void **shape, _Out_ void **scores)"),
   };
   return lib;
@@ -236,8 +250,8 @@ export function readStrings(lib: XGBoostLib, ptr: unknown, n: number): string[] 
  * place during the call. The address comes from koffi; `koffi.address` also externalises a small
  * on-heap typed array, so its memory does not move while the synchronous call runs.
  */
-export function arrayInterface(lib: XGBoostLib, data: Float64Array | Float32Array, shape: number[]): string {
+export function arrayInterface(lib: XGBoostLib, data: Float64Array | Float32Array | Uint32Array, shape: number[]): string {
   const addr = lib.koffi.address(data);
-  const typestr = data instanceof Float64Array ? "<f8" : "<f4";
+  const typestr = data instanceof Float64Array ? "<f8" : data instanceof Float32Array ? "<f4" : "<u4";
   return `{"data":[${addr.toString()},true],"shape":[${shape.join(",")}],"typestr":"${typestr}","version":3,"strides":null}`;
 }

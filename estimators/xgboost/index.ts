@@ -7,8 +7,16 @@ export { DMatrix } from "./dmatrix.js";
 export type { DMatrixOptions, DenseInput, FloatVector } from "./dmatrix.js";
 export { Booster } from "./booster.js";
 export type { BoosterParams, ImportanceType, ModelFormat, ParamValue, PredictOptions, Prediction } from "./booster.js";
-export { metricMaximized, parseEvalLine, train } from "./train.js";
+export { metricMaximized, parseEvalLine, pyFloatString, train } from "./train.js";
 export type { EvalsResult, TrainOptions, TrainResult } from "./train.js";
-export { XGBClassifier, XGBRegressor } from "./estimators.js";
+export { XGBClassifier, XGBRanker, XGBRegressor, meanNdcg } from "./estimators.js";
 export type { XGBFitOptions, XGBModelState, XGBParams } from "./estimators.js";
 export { boosterParams, toCamel, toSnake } from "./params.js";
+export {
+  communicatorFinalize,
+  communicatorInit,
+  communicatorIsDistributed,
+  communicatorPrint,
+  communicatorRank,
+  communicatorWorldSize,
+} from "./collective.js";

@@ -94,13 +94,18 @@ export function train(params: BoosterParams, dtrain: DMatrix, opts: TrainOptions
       if (best === undefined || (maximize ? score > best.score : best.score > score)) {
         best = { score, iteration: i };
         sinceBest = 0;
-        booster.setAttr("best_score", String(score));
+        booster.setAttr("best_score", pyFloatString(score));
         booster.setAttr("best_iteration", String(i));
       } else {
         sinceBest++;
       }
       if (sinceBest >= opts.earlyStoppingRounds) break;
     }
+    // Python's CallbackContainer.after_training stores these on every booster it trains, so
+    // saving gives the same bytes as Python's model.
+    const bestIteration = best ? best.iteration : booster.boostedRounds() - 1;
+    booster.setAttr("best_iteration", String(bestIteration));
+    booster.setAttr("best_ntree_limit", String((bestIteration + 1) * layerTrees(booster)));
     return best
       ? { booster, evalsResult, bestIteration: best.iteration, bestScore: best.score }
       : { booster, evalsResult };
@@ -108,4 +113,25 @@ export function train(params: BoosterParams, dtrain: DMatrix, opts: TrainOptions
     booster.free();
     throw e;
   }
+}
+
+/** Trees added per round (Python's `_get_booster_layer_trees`): num_parallel_tree, 0 for gblinear. */
+function layerTrees(booster: Booster): number {
+  type GB = { name: string; gbtree_model_param?: { num_parallel_tree: string }; gbtree?: { gbtree_model_param: { num_parallel_tree: string } } };
+  const gb = (booster.saveConfig() as { learner: { gradient_booster: GB } }).learner.gradient_booster;
+  if (gb.name === "gblinear") return 0;
+  const param = gb.name === "dart" ? gb.gbtree?.gbtree_model_param : gb.gbtree_model_param;
+  return Number(param?.num_parallel_tree ?? 1);
+}
+
+/** Python's `str(float)` (shortest round-trip digits; exponent below 1e-4 and from 1e16), so attributes match Python's bytes. */
+export function pyFloatString(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [mant, expText] = x.toExponential().split("e");
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 16) return `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  const s = String(x);
+  return s.includes(".") ? s : `${s}.0`;
 }

@@ -7,7 +7,8 @@ import { availableParallelism } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { formatSocketAddress, parseSocketAddress, type TlsFiles } from "../comm/index.js";
 import { readSchedulerFile, type SchedulerFileInfo } from "../cluster/scheduler-file.js";
-import { spawnWorkerProcess, type WorkerProcess, type WorkerProcessConfig } from "../cluster/worker-process.js";
+import { Nanny } from "../cluster/nanny.js";
+import type { WorkerProcessConfig } from "../cluster/worker-process.js";
 import { interfaceAddress, localAddressToward } from "./network.js";
 import { CliError, parseMemoryLimit, parseResources } from "./parse.js";
 
@@ -39,9 +40,10 @@ export interface WorkerCommandOptions {
 }
 
 export interface RunningWorkers {
-  readonly processes: readonly WorkerProcess[];
+  /** One nanny per worker process: it restarts a worker that dies or passes `terminate`. */
+  readonly nannies: readonly Nanny[];
   readonly workers: readonly { address: string; name: string }[];
-  /** Resolves once every worker process has exited. */
+  /** Resolves once every nanny has stopped (its worker left on purpose, or stop()). */
   readonly done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function runWorkers(o: WorkerCommandOptions): Promise<RunningWorker
     await mkdir(localDirectory, { recursive: true });
   }
 
-  const processes: WorkerProcess[] = [];
+  const nannies: Nanny[] = [];
   for (let i = 0; i < o.nworkers; i++) {
     const config: WorkerProcessConfig = {
       scheduler: scheduler!,
@@ -96,16 +98,16 @@ export async function runWorkers(o: WorkerCommandOptions): Promise<RunningWorker
       ...(o.tls ? { tls: o.tls } : {}),
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     };
-    processes.push(spawnWorkerProcess({ config, token, startTimeoutMs: o.timeoutMs }));
+    nannies.push(new Nanny({ config, token, startTimeoutMs: o.timeoutMs }));
   }
   const stop = async (): Promise<void> => {
-    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(nannies.map((n) => n.close()));
   };
   o.onSpawned?.(stop);
   const workers: { address: string; name: string }[] = [];
   try {
-    for (const p of processes) {
-      const w = await p.started;
+    for (const n of nannies) {
+      const w = await n.started;
       workers.push(w);
       o.onStarted?.(`skein worker ${w.name} listening at ${w.address} (scheduler ${scheduler})`);
     }
@@ -113,6 +115,6 @@ export async function runWorkers(o: WorkerCommandOptions): Promise<RunningWorker
     await stop();
     throw err;
   }
-  const done = Promise.all(processes.map((p) => p.exited)).then(() => {});
-  return { processes, workers, done, stop };
+  const done = Promise.all(nannies.map((n) => n.stopped)).then(() => {});
+  return { nannies, workers, done, stop };
 }

@@ -5,7 +5,7 @@
 import { connect, type TlsConfig } from "../comm/index.js";
 import { packRun, unpackRun } from "../comm/serialize.js";
 import type { Connection } from "../comm/types.js";
-import { CancelledError, GraphError, SkeinError, TaskError } from "../errors.js";
+import { CancelledError, describeValue, GraphError, SkeinError, TaskError } from "../errors.js";
 import { entryModuleUrl, loadFunction, locateFunction, resolveExport } from "../functions/index.js";
 import { encodeArgs } from "../graph/build.js";
 import { Delayed, setDefaultComputer, setExternalKeyOf } from "../graph/delayed.js";
@@ -96,7 +96,6 @@ export class Client implements FutureHost {
   private nextId = 1;
   private closedReason: string | undefined;
   private readonly finalizer = new FinalizationRegistry<KeyRecord>((record) => this.releaseRef(record));
-  private readonly live = new WeakSet<Future<unknown>>();
 
   private constructor(
     private readonly conn: Connection,
@@ -179,7 +178,7 @@ export class Client implements FutureHost {
     if (rest.length === 0) throw new SkeinError("skein: map needs at least one iterable of arguments");
     const lists = rest.map((it, i) => {
       if (it === null || typeof it !== "object" || !(Symbol.iterator in it)) {
-        throw new SkeinError(`skein: map argument ${i + 1} is not iterable (got ${describe(it)})`);
+        throw new SkeinError(`skein: map argument ${i + 1} is not iterable (got ${describeValue(it)})`);
       }
       return Array.isArray(it) ? it : [...(it as Iterable<unknown>)];
     });
@@ -300,7 +299,7 @@ export class Client implements FutureHost {
     const list = Array.isArray(values) ? (values as Delayed<T>[]) : [values as Delayed<T>];
     const tasks = new Map<Key, NormalizedTask>();
     for (const d of list) {
-      if (!(d instanceof Delayed)) throw new SkeinError(`skein: compute expects Delayed values, got ${describe(d)}`);
+      if (!(d instanceof Delayed)) throw new SkeinError(`skein: compute expects Delayed values, got ${describeValue(d)}`);
       for (const t of d.tasks()) tasks.set(t.key, t);
     }
     const futures = this.submitGraph(tasks, list.map((d) => d.key), opts) as Future<T>[];
@@ -841,11 +840,4 @@ function typeName(x: unknown): string {
   if (x === null) return "null";
   if (typeof x !== "object") return typeof x;
   return (x as object).constructor?.name?.toLowerCase() || "object";
-}
-
-function describe(x: unknown): string {
-  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
-  if (x === null) return "null";
-  if (typeof x === "object") return (x as object).constructor?.name ?? "object";
-  return `${typeof x} ${String(x)}`;
 }

@@ -66,7 +66,12 @@ export interface FutureHost {
 
 function keepAlive(_f: Future<unknown>): void {}
 
-export class Future<T = unknown> implements PromiseLike<T> {
+/**
+ * Not a thenable on purpose: a thenable returned from an async function (or resolved into a
+ * promise) is unwrapped by JavaScript, so `async () => client.scatter(x)` would hand back the
+ * value instead of the Future. Use `await fut.result()`.
+ */
+export class Future<T = unknown> {
   private released = false;
 
   /** @internal created by the Client */
@@ -95,7 +100,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.released) return Promise.reject(new Error(`skein: future "${this.key}" was released`));
     const p = this.host.resultOf(this.record) as Promise<T>;
     if (this.record.done && this.record.hasValue) return p;
-    // `await client.submit(f, x)` keeps no reference to the Future itself: without this, it
+    // `await client.submit(f, x).result()` keeps no reference to the Future itself: without this, it
     // could be garbage-collected while awaited and its key released before the result arrives.
     // The callback below is reachable from the record (through the waiting promise), and the
     // record from the client, so the Future lives at least as long as the wait.
@@ -125,14 +130,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this.released = true;
     this.host.untrackFuture(this as Future<unknown>);
     this.host.releaseRef(this.record);
-  }
-
-  // Awaiting a Future gives its result, as `await future` does in dask's async API.
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return this.result().then(onfulfilled, onrejected);
   }
 
   toString(): string {

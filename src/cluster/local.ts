@@ -166,7 +166,9 @@ export class LocalCluster {
         await WorkerServer.start({
           ...workerOpts,
           listen: `inproc://skein-worker-${id}-${i}`,
-          memoryFractions: fractionsOf(options),
+          // Process memory is shared by every in-process worker (and the client), so it says
+          // nothing about one worker: only the managed-memory rule (target) applies by default.
+          memoryFractions: { spill: false, pause: false, terminate: false, ...fractionsOf(options) },
           ...(options.localDirectory !== undefined ? { localDirectory: options.localDirectory } : {}),
         }),
       );

@@ -96,7 +96,7 @@ export class WorkerState {
   removed = false;
   /** Paused for memory pressure: out of the placement list until it runs again. */
   paused = false;
-  /** Assignment serial of the last task placed here: least recently used wins ties. */
+  /** Assignment serial of the last task placed here: recency breaks ties (least recent for tasks with inputs, most recent for root tasks). */
   lastUsed = 0;
   /** Placement scratch: bytes of the task being placed that this worker holds. */
   scratchBytes = 0;

@@ -50,7 +50,9 @@ export function rootSlot(workers: readonly WorkerState[], factor: number): Worke
   for (let i = 0; i < workers.length; i++) {
     const ws = workers[i];
     if (ws.processing.size >= saturationLimit(ws, factor)) continue;
-    if (best === null || lessOccupied(ws, best) || (sameOccupancy(ws, best) && ws.lastUsed < best.lastUsed)) {
+    // Among equally busy workers, the most recently used one: a chain of submit -> result round
+    // trips then stays on one warm worker instead of waking a sleeping one each time.
+    if (best === null || lessOccupied(ws, best) || (sameOccupancy(ws, best) && ws.lastUsed > best.lastUsed)) {
       best = ws;
     }
   }

@@ -270,6 +270,8 @@ export class SchedulerServer {
     this.log("warn", `skein scheduler: worker ${entry.name} at ${address} lost: ${reason}`);
     this.failPendingFor(address);
     this.feed([{ type: "remove-worker", worker: address, reason }]);
+    // Peers fetching from it would otherwise wait for TCP to give up (minutes on a cut link).
+    for (const w of this.workers.values()) w.conn.send({ op: "worker-removed", worker: address });
   }
 
   private checkHeartbeats(timeoutMs: number): void {

@@ -282,6 +282,15 @@ export class WorkerServer {
         case "close":
           void this.close(`scheduler asked: ${msg.reason}`);
           return;
+        case "worker-removed": {
+          const peer = this.peers.get(msg.worker);
+          if (peer) {
+            // Fail the fetches in flight now; the scheduler sends new locations for what is needed.
+            this.onPeerClosed(msg.worker, peer, `peer ${msg.worker} was removed from the cluster`);
+            peer.conn?.close("peer removed from the cluster");
+          }
+          break;
+        }
         default:
           this.log("warn", `skein worker ${this.name}: unexpected message ${msg.op} from the scheduler`);
       }

@@ -38,8 +38,7 @@ interface Slow {
 }
 
 export class SpillStore implements ReadonlyMap<Key, unknown> {
-  /** The store's own directory (inside the local directory). */
-  readonly directory: string;
+  private dir: string | null = null;
   private readonly fast = new Map<Key, Fast>();
   private readonly slow = new Map<Key, Slow>();
   /** Keys whose value could not be written (kept in memory, never retried). */
@@ -52,9 +51,15 @@ export class SpillStore implements ReadonlyMap<Key, unknown> {
   spilledCount = 0;
   unspilledCount = 0;
 
-  constructor(private readonly opts: SpillStoreOptions) {
-    mkdirSync(opts.localDirectory, { recursive: true });
-    this.directory = mkdtempSync(join(opts.localDirectory, "skein-worker-"));
+  constructor(private readonly opts: SpillStoreOptions) {}
+
+  /** The store's own directory inside the local directory, made on first use (most workers never spill). */
+  get directory(): string {
+    if (this.dir === null) {
+      mkdirSync(this.opts.localDirectory, { recursive: true });
+      this.dir = mkdtempSync(join(this.opts.localDirectory, "skein-worker-"));
+    }
+    return this.dir;
   }
 
   /** Bytes of values held in memory. */
@@ -149,10 +154,11 @@ export class SpillStore implements ReadonlyMap<Key, unknown> {
     if (this.closed) return;
     this.closed = true;
     this.clear();
+    if (this.dir === null) return;
     try {
-      rmSync(this.directory, { recursive: true, force: true });
+      rmSync(this.dir, { recursive: true, force: true });
     } catch (err) {
-      this.log("warn", `skein worker: cannot remove spill directory ${this.directory}: ${(err as Error).message}`);
+      this.log("warn", `skein worker: cannot remove spill directory ${this.dir}: ${(err as Error).message}`);
     }
   }
 
@@ -192,13 +198,14 @@ export class SpillStore implements ReadonlyMap<Key, unknown> {
 
   private writeOut(key: Key, value: unknown, nbytes: number): boolean {
     if (this.closed) return false;
-    const path = join(this.directory, `${this.nextFile++}.bin`);
+    let path = "";
     try {
+      path = join(this.directory, `${this.nextFile++}.bin`);
       writeFileSync(path, packValue(value));
     } catch (err) {
       this.unspillable.add(key);
-      this.remove(path);
-      this.log("warn", `skein worker: cannot spill ${JSON.stringify(key)} to ${path}, keeping it in memory: ${(err as Error).message}`);
+      if (path !== "") this.remove(path);
+      this.log("warn", `skein worker: cannot spill ${JSON.stringify(key)} to ${path || this.opts.localDirectory}, keeping it in memory: ${(err as Error).message}`);
       return false;
     }
     this.slow.set(key, { path, nbytes });
