@@ -63,15 +63,26 @@ export function selectRows(data: SearchData, idx: Int32Array): Carry {
 }
 
 /** Fits a non-final pipeline step on the training rows and returns it with their transform. */
-export async function fitTransformStep(spec: StepSpec, input: Carry | Fitted): Promise<Fitted> {
+export function fitTransformStep(spec: StepSpec, input: Carry | Fitted): Promise<Fitted> {
+  return fitStep(spec, input, true);
+}
+
+/** Fits the final estimator; the model only (the rows stay upstream). */
+export function fitFinalStep(spec: StepSpec, input: Carry | Fitted): Promise<Fitted> {
+  return fitStep(spec, input, false);
+}
+
+async function fitStep(spec: StepSpec, input: Carry | Fitted, keepRows: boolean): Promise<Fitted> {
   const train = asCarry(input);
   if (!train.ok) return train;
   const t0 = performance.now();
   try {
     const est = await fromJSONAsync(spec.estimator);
     await est.fit(train.X, train.y ?? undefined, train.w ? { sampleWeight: train.w } : {});
+    const fitTime = train.fitTime + seconds(t0);
+    if (!keepRows) return { ok: true, model: est.toJSON(), fitTime, X: null, y: null };
     const X = transformOrThrow(est, spec.step, train.X);
-    return { ok: true, model: est.toJSON(), fitTime: train.fitTime + seconds(t0), X, y: train.y, w: train.w };
+    return { ok: true, model: est.toJSON(), fitTime, X, y: train.y, w: train.w };
   } catch (err) {
     return { ok: false, error: `step "${spec.step}" (${spec.estimator.type}) fit: ${message(err)}`, fitTime: train.fitTime + seconds(t0) };
   }
@@ -101,19 +112,6 @@ function asCarry(v: Carry | Fitted): Carry {
   return { ok: true, X: v.X, y: v.y, w: v.w, fitTime: v.fitTime };
 }
 
-/** Fits the final estimator; the model only (the rows stay upstream). */
-export async function fitFinalStep(spec: StepSpec, input: Carry | Fitted): Promise<Fitted> {
-  const train = asCarry(input);
-  if (!train.ok) return train;
-  const t0 = performance.now();
-  try {
-    const est = await fromJSONAsync(spec.estimator);
-    await est.fit(train.X, train.y ?? undefined, train.w ? { sampleWeight: train.w } : {});
-    return { ok: true, model: est.toJSON(), fitTime: train.fitTime + seconds(t0), X: null, y: null };
-  } catch (err) {
-    return { ok: false, error: `step "${spec.step}" (${spec.estimator.type}) fit: ${message(err)}`, fitTime: train.fitTime + seconds(t0) };
-  }
-}
 
 /** Scores of one candidate on one split: every scorer on the test rows (and the train rows). */
 export async function scoreFold(spec: ScoreSpec, fitted: Fitted, test: Carry, trainInput: Carry | Fitted | null): Promise<FoldScores> {

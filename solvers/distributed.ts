@@ -14,7 +14,7 @@ import { Future } from "../src/client/future.js";
 import { getDefaultComputer } from "../src/graph/delayed.js";
 import { localProxTask, validatePartitionTask, type PartitionInfo } from "./distributed-tasks.js";
 import { GlmError } from "./errors.js";
-import { partitionLoss, partitionLossGrad, partitionLossGradHess, thetaLength } from "./kernels.js";
+import { partitionLoss, partitionLossGrad, partitionLossGradHess, sumLossGradHesses, sumLossGrads, thetaLength } from "./kernels.js";
 import type { KernelSpec, LocalProxArgs, LossGrad, LossGradHess, Partition, PartitionedProblem } from "./types.js";
 
 /** Something that yields one Future per partition (an XYCollection, say). */
@@ -138,14 +138,7 @@ export class DistributedProblem implements PartitionedProblem {
     const d = this.dim();
     const { args, done } = await this.thetaArgs(theta);
     try {
-      const parts = await gatherAndRelease(this.client, this.client.map(partitionLossGrad, this.partitions, this.specs, args));
-      const grad = new Float64Array(d);
-      let loss = 0;
-      for (const r of parts) {
-        loss += r.loss;
-        for (let j = 0; j < d; j++) grad[j] += r.grad[j];
-      }
-      return { loss, grad };
+      return sumLossGrads(await gatherAndRelease(this.client, this.client.map(partitionLossGrad, this.partitions, this.specs, args)), d);
     } finally {
       done();
     }
@@ -156,16 +149,7 @@ export class DistributedProblem implements PartitionedProblem {
     const d = this.dim();
     const { args, done } = await this.thetaArgs(theta);
     try {
-      const parts = await gatherAndRelease(this.client, this.client.map(partitionLossGradHess, this.partitions, this.specs, args));
-      const grad = new Float64Array(d);
-      const hess = new Float64Array(d * d);
-      let loss = 0;
-      for (const r of parts) {
-        loss += r.loss;
-        for (let j = 0; j < d; j++) grad[j] += r.grad[j];
-        for (let k = 0; k < d * d; k++) hess[k] += r.hess[k];
-      }
-      return { loss, grad, hess };
+      return sumLossGradHesses(await gatherAndRelease(this.client, this.client.map(partitionLossGradHess, this.partitions, this.specs, args)), d);
     } finally {
       done();
     }

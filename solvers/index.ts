@@ -29,6 +29,7 @@ export {
   partitionLoss,
   partitionLossGrad,
   partitionLossGradHess,
+  sumLossGradHesses,
   sumLossGrads,
   thetaLength,
   validatePartition,

@@ -374,3 +374,13 @@ export function sumLossGrads(parts: readonly LossGrad[], d: number): LossGrad {
   }
   return { loss, grad };
 }
+
+/** Sums per-partition results with Hessians (Newton's pass over the partitions). */
+export function sumLossGradHesses(parts: readonly LossGradHess[], d: number): LossGradHess {
+  const { loss, grad } = sumLossGrads(parts, d);
+  const hess = new Float64Array(d * d);
+  for (const r of parts) {
+    for (let k = 0; k < d * d; k++) hess[k] += r.hess[k];
+  }
+  return { loss, grad, hess };
+}

@@ -14,7 +14,7 @@ import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../src/index.js";
-import { childExecArgv } from "../src/cluster/local.js";
+import { childExecArgv } from "../src/cluster/worker-process.js";
 import { spawnWorkerProcess, type WorkerProcess } from "../src/cluster/worker-process.js";
 import { encodeFrame } from "../src/comm/framing.js";
 import { encodeBatch, packValue } from "../src/comm/serialize.js";

@@ -17,6 +17,7 @@ import { tokenize, uniqueKey } from "../graph/tokenize.js";
 import type { Message } from "../protocol.js";
 import { LocalCluster, type LocalClusterOptions } from "../cluster/local.js";
 import { readSchedulerFile } from "../cluster/scheduler-file.js";
+import { isPlainObject } from "../plain.js";
 import { AsCompleted, type AsCompletedOptions } from "./as-completed.js";
 import { Future, KeyRecord, type FutureHost } from "./future.js";
 
@@ -815,14 +816,14 @@ function collectFutures(x: unknown, out: Future<unknown>[], depth: number): void
   if (depth > MAX_DEPTH) return;
   if (x instanceof Future) out.push(x);
   else if (Array.isArray(x)) for (const v of x) collectFutures(v, out, depth + 1);
-  else if (isPlainObject(x)) for (const v of Object.values(x)) collectFutures(v, out, depth + 1);
+  else if ((x !== null && typeof x === "object" && isPlainObject(x))) for (const v of Object.values(x)) collectFutures(v, out, depth + 1);
 }
 
 function replaceFutures(x: unknown, values: Map<Key, unknown>, depth: number): unknown {
   if (depth > MAX_DEPTH) return x;
   if (x instanceof Future) return values.get(x.key);
   if (Array.isArray(x)) return x.map((v) => replaceFutures(v, values, depth + 1));
-  if (isPlainObject(x)) {
+  if ((x !== null && typeof x === "object" && isPlainObject(x))) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(x)) out[k] = replaceFutures(v, values, depth + 1);
     return out;
@@ -830,11 +831,6 @@ function replaceFutures(x: unknown, values: Map<Key, unknown>, depth: number): u
   return x;
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (x === null || typeof x !== "object") return false;
-  const p = Object.getPrototypeOf(x);
-  return p === Object.prototype || p === null;
-}
 
 function typeName(x: unknown): string {
   if (x === null) return "null";

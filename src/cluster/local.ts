@@ -8,7 +8,6 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
-import { fileURLToPath } from "node:url";
 import { SkeinError } from "../errors.js";
 import { SchedulerServer } from "../scheduler/server.js";
 import type { MemoryFractions } from "../worker/memory.js";
@@ -62,30 +61,6 @@ function fractionsOf(o: LocalClusterOptions): Partial<Record<keyof MemoryFractio
 }
 
 let clusterCounter = 0;
-
-const ownFile = fileURLToPath(import.meta.url);
-
-/** Node flags that shape how modules load or memory behaves, and are safe to pass to a worker. */
-const INHERITED_FLAG = /^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C|--enable-source-maps|--no-warnings|--disable-warning|--max-old-space-size|--max-semi-space-size|--stack-size|--expose-gc|--env-file|--(no-)?experimental-[\w-]+|--no-deprecation|--trace-warnings|--preserve-symlinks)(=|$)/;
-const TAKES_VALUE = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C", "--disable-warning", "--stack-size", "--env-file"]);
-
-/**
- * Flags a child needs to load code as this process does (`--import tsx`, `--conditions`), and
- * nothing else: `-e`, `--test`, `--watch`, `--inspect` and friends would make a worker run
- * something other than the worker, so only known loader / memory flags are kept.
- */
-export function childExecArgv(base: readonly string[] = process.execArgv): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < base.length; i++) {
-    const a = base[i];
-    if (!INHERITED_FLAG.test(a)) continue;
-    out.push(a);
-    if (TAKES_VALUE.has(a) && i + 1 < base.length) out.push(base[++i]);
-  }
-  const hasTsx = out.some((a) => /tsx/.test(a));
-  if (ownFile.endsWith(".ts") && !hasTsx) out.push("--import", "tsx");
-  return out;
-}
 
 export class LocalCluster {
   private readonly children: WorkerProcess[] = [];

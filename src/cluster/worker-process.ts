@@ -9,7 +9,31 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SkeinError } from "../errors.js";
-import { childExecArgv } from "./local.js";
+
+// Running from source (.ts) means children need the TypeScript loader too.
+const ownFile = fileURLToPath(import.meta.url);
+
+/** Node flags that shape how modules load or memory behaves, and are safe to pass to a worker. */
+const INHERITED_FLAG = /^(--import|--require|-r|--loader|--experimental-loader|--conditions|-C|--enable-source-maps|--no-warnings|--disable-warning|--max-old-space-size|--max-semi-space-size|--stack-size|--expose-gc|--env-file|--(no-)?experimental-[\w-]+|--no-deprecation|--trace-warnings|--preserve-symlinks)(=|$)/;
+const TAKES_VALUE = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C", "--disable-warning", "--stack-size", "--env-file"]);
+
+/**
+ * Flags a child needs to load code as this process does (`--import tsx`, `--conditions`), and
+ * nothing else: `-e`, `--test`, `--watch`, `--inspect` and friends would make a worker run
+ * something other than the worker, so only known loader / memory flags are kept.
+ */
+export function childExecArgv(base: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < base.length; i++) {
+    const a = base[i];
+    if (!INHERITED_FLAG.test(a)) continue;
+    out.push(a);
+    if (TAKES_VALUE.has(a) && i + 1 < base.length) out.push(base[++i]);
+  }
+  const hasTsx = out.some((a) => /tsx/.test(a));
+  if (ownFile.endsWith(".ts") && !hasTsx) out.push("--import", "tsx");
+  return out;
+}
 
 /** What a worker process is told (the JSON form of src/worker/options.ts). */
 export interface WorkerProcessConfig {
@@ -50,7 +74,6 @@ export interface WorkerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-const ownFile = fileURLToPath(import.meta.url);
 export const workerMainPath = ownFile.replace(/cluster[\\/]worker-process\.(ts|js)$/, (_m, ext: string) => `worker/main.${ext}`);
 
 export function spawnWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {

@@ -4,6 +4,7 @@
  */
 import { SerializationError } from "../errors.js";
 import { Call, KeyRef, type Key } from "./spec.js";
+import { isPlainObject } from "../plain.js";
 
 export interface EncodedArgs {
   readonly args: unknown[];
@@ -29,11 +30,6 @@ function addDep(key: Key): void {
     seen!.add(key);
     deps.push(key);
   }
-}
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 /** Returns `v` itself when nothing inside it stands for a key, else a copy with KeyRefs. */

@@ -6,6 +6,7 @@
 import { SkeinError } from "../errors.js";
 import { loadFunction, loadFunctionCached } from "../functions/load.js";
 import { Call, KeyRef, type FnRef, type Key, type RunSpec } from "./spec.js";
+import { isPlainObject } from "../plain.js";
 
 // Walk state, module-level so the walk needs no closure (substitute is synchronous).
 const EMPTY: ReadonlyMap<Key, unknown> = new Map();
@@ -14,11 +15,6 @@ let sawCall = false;
 
 function missing(key: Key): never {
   throw new SkeinError(`skein worker: task argument refers to key "${key}", which is not in local data`);
-}
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 function sub(v: unknown): unknown {

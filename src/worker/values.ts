@@ -10,6 +10,7 @@
  * The price: tasks see their inputs' memory shared with the store and with other tasks, so
  * they must treat inputs as read-only (as in dask, where numpy inputs are shared too).
  */
+import { isPlainObject } from "../plain.js";
 
 export interface InspectOptions {
   /** Typed arrays this big or bigger are moved into shared memory. Infinity disables. */
@@ -111,11 +112,6 @@ function visitView(v: View): View {
     transfer.push(buf as ArrayBuffer);
   }
   return v;
-}
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
 }
 
 /**
