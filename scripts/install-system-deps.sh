@@ -11,6 +11,8 @@ SYSTEM_PACKAGES=(
   iproute2   # `ip netns`, veth, bridge: test/multihost-netns.test.ts
   openssl    # throwaway CA and certificates: test/comm-tls.test.ts, test/cli-worker.test.ts
   libxgboost0  # XGBoost 1.7.4 C library, loaded through koffi: estimators/xgboost/ffi.ts, test/xgboost-*.test.ts
+  chromium     # headless browser for dashboard and performance-report tests (playwright-core)
+  openmpi-bin  # `mpirun` for the MPI launcher test (test/cli-mpi.test.ts)
 )
 
 log() { echo "[install-system-deps] $*"; }
