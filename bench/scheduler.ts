@@ -197,7 +197,7 @@ async function millionGraph(client: Client, leaves: number): Promise<MemoryFigur
 
 // ------------------------------------------------------------------ measurement
 
-interface Measured {
+export interface Measured {
   readonly kind: CaseKind;
   readonly name: string;
   /** Tasks (throughput cases) or round trips. */
@@ -208,21 +208,30 @@ interface Measured {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
-interface OurRun {
+export interface OurRun {
   readonly startupS: number;
   readonly cases: Measured[];
   readonly memory: MemoryFigures | null;
 }
 
 async function measureOurs(opts: SchedulerOptions): Promise<OurRun> {
-  const sizes = schedulerSizes(opts.scale);
   const t0 = performance.now();
   const client = await Client.connect({ nWorkers: 2, threadsPerWorker: 1, processes: true });
   const startupS = (performance.now() - t0) / 1e3;
   progress(`scheduler: ${CLUSTER} up in ${startupS.toFixed(3)} s`);
+  try {
+    return { startupS, ...(await runWorkloads(client, opts, BENCH)) };
+  } finally {
+    await client.close();
+  }
+}
+
+/** The workloads (after their warm-up) on a connected client; `label` prefixes progress lines. */
+export async function runWorkloads(client: Client, opts: SchedulerOptions, label: string): Promise<Omit<OurRun, "startupS">> {
+  const sizes = schedulerSizes(opts.scale);
   const cases: Measured[] = [];
   let memory: MemoryFigures | null = null;
-  try {
+  {
     const w = sizes.warmup;
     await mapGather(client, w.mapGather);
     await roundTrips(client, w.roundTrips);
@@ -234,7 +243,7 @@ async function measureOurs(opts: SchedulerOptions): Promise<OurRun> {
       timeit(fn, opts.repeat, { before: () => void forceGc(), after: () => sleep(200) });
     const report = (m: Measured) => {
       cases.push(m);
-      progress(`scheduler: ${m.name} median ${m.timing.median.toFixed(3)} s, min ${m.timing.min.toFixed(3)} s`);
+      progress(`${label}: ${m.name} median ${m.timing.median.toFixed(3)} s, min ${m.timing.min.toFixed(3)} s`);
     };
 
     for (let index = 0; index < sizes.mapGather.length; index++) {
@@ -270,14 +279,12 @@ async function measureOurs(opts: SchedulerOptions): Promise<OurRun> {
     if (opts.million) {
       memory = await millionGraph(client, sizes.millionLeaves);
       progress(
-        `scheduler: ${memory.tasks}-task graph in ${memory.totalS.toFixed(3)} s, ` +
+        `${label}: ${memory.tasks}-task graph in ${memory.totalS.toFixed(3)} s, ` +
           `${((memory.heapAfterSubmit - memory.heapBefore) / memory.tasks).toFixed(0)} heap bytes/task after submit`,
       );
     }
-  } finally {
-    await client.close();
   }
-  return { startupS, cases, memory };
+  return { cases, memory };
 }
 
 async function anchorFor(opts: SchedulerOptions): Promise<AnchorOutcome> {
@@ -291,14 +298,25 @@ async function anchorFor(opts: SchedulerOptions): Promise<AnchorOutcome> {
 
 // ------------------------------------------------------------------ output
 
-function emitAll(opts: SchedulerOptions, ours: OurRun, anchor: AnchorOutcome): void {
+/** One JSON line per case; `where` names the benchmark and the cluster it ran on. */
+export function emitAll(
+  opts: SchedulerOptions,
+  ours: OurRun,
+  anchor: AnchorOutcome,
+  where: { readonly bench: string; readonly cluster: string; readonly anchorCluster?: string } = { bench: BENCH, cluster: CLUSTER },
+): void {
   const skipped = isSkipped(anchor) ? anchor.skipped : null;
   const data = isSkipped(anchor) ? null : anchor.data;
   const source = isSkipped(anchor) ? "none" : anchor.source;
   // Recorded figures come from a run at scale 1, REPEAT 3 (the result file says so).
   const anchorScale = data === null ? null : (num(data, "scale") ?? (source === "recorded" ? 1 : null));
   const anchorRepeat = data === null ? null : num(data, "repeat");
-  const common = { repeat: opts.repeat, scale: opts.scale, cluster: CLUSTER };
+  const common = {
+    repeat: opts.repeat,
+    scale: opts.scale,
+    cluster: where.cluster,
+    ...(where.anchorCluster !== undefined ? { anchor_cluster: where.anchorCluster } : {}),
+  };
   const anchorCommon =
     skipped !== null ? { anchor_skipped: skipped } : { anchor_scale: anchorScale, anchor_repeat: anchorRepeat };
 
@@ -307,7 +325,7 @@ function emitAll(opts: SchedulerOptions, ours: OurRun, anchor: AnchorOutcome): v
     const match = data === null ? null : matchAnchorRow(data, c.kind, c.name, c.index);
     const oursFigure = c.kind === "submit_result_roundtrip" ? (c.timing.median / c.count) * 1e3 : c.count / c.timing.median;
     emit({
-      bench: BENCH,
+      bench: where.bench,
       case: c.name,
       ours: oursFigure,
       anchor: match?.figure ?? null,
@@ -331,7 +349,7 @@ function emitAll(opts: SchedulerOptions, ours: OurRun, anchor: AnchorOutcome): v
 
   const anchorStartup = data === null ? null : (num(data, "cluster_startup_s") ?? num(data, "results", "cluster_startup_s"));
   emit({
-    bench: BENCH,
+    bench: where.bench,
     case: "cluster_startup",
     ours: ours.startupS,
     anchor: anchorStartup,
@@ -346,7 +364,7 @@ function emitAll(opts: SchedulerOptions, ours: OurRun, anchor: AnchorOutcome): v
   const m = ours.memory;
   if (m) {
     emit({
-      bench: BENCH,
+      bench: where.bench,
       case: caseNames.million(m.tasks),
       ours: (m.heapAfterSubmit - m.heapBefore) / m.tasks,
       anchor: null,

@@ -21,3 +21,11 @@ export function sum(xs: readonly number[]): number {
 export function noop(..._args: readonly unknown[]): null {
   return null;
 }
+
+export function makeArray(n: number, fill: number): Float64Array {
+  return new Float64Array(n).fill(fill);
+}
+
+export function lengthOf(a: { readonly length: number }): number {
+  return a.length;
+}

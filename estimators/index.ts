@@ -112,3 +112,25 @@ export {
 
 // XGBoost: importing loads nothing; the library is opened on first use (clear error when missing).
 export * from "./xgboost/index.js";
+
+// Adaptive searches: successive halving and hyperband, driven by asCompleted.
+export { AdaptiveSearchCV, topK, subsample, type AdaptiveFitOptions, type AdaptiveSearchParams, type AdaptiveState, type Bracket, type RungPlan } from "./adaptive.js";
+export {
+  HalvingBracket,
+  HalvingGridSearchCV,
+  HalvingRandomSearchCV,
+  halvingSchedule,
+  type HalvingGridSearchParams,
+  type HalvingRandomSearchParams,
+  type HalvingSchedule,
+  type HalvingSearchParams,
+} from "./halving.js";
+export { HyperbandSearchCV, hyperbandBrackets, type HyperbandBracketPlan, type HyperbandSearchParams } from "./hyperband.js";
+
+// ONNX: OnnxModel (an .onnx file run by onnxruntime-node in the workers) and toOnnx (export). onnxruntime opens on first use.
+export * from "./onnx/index.js";
+
+// Batch prediction and incremental fits on partitioned data; model files.
+export { ParallelPostFit, type ParallelPostFitParams, type PostFitInput, type PostFitOptions, type PostFitScoreOptions } from "./parallel.js";
+export { Incremental, type IncrementalFitOptions, type IncrementalInput, type IncrementalParams } from "./incremental.js";
+export { MODEL_FORMAT, MODEL_FORMAT_VERSION, ModelFileError, decodeModel, encodeModel, load, save, sidecarPath, type EncodedModel, type SaveOptions } from "./persist.js";

@@ -7,6 +7,7 @@
  */
 import { Client } from "../src/client/client.js";
 import type { Matrix } from "../src/data/matrix.js";
+import { cacheOptions, type CacheOption } from "../src/graph/cache.js";
 import { getDefaultComputer } from "../src/graph/delayed.js";
 import { tokenize } from "../src/graph/tokenize.js";
 import {
@@ -286,6 +287,12 @@ export interface SearchFitOptions extends FitOptions {
   client?: Client | null;
   /** Group labels for GroupKFold. */
   groups?: ArrayLike<number>;
+  /** Keep fits and scores on disk under their deterministic keys (needs a client); a re-run skips them. */
+  cache?: CacheOption;
+  /** 0 silent; 1 a summary line per graph (or per rung of an adaptive search); 2 more detail. */
+  verbose?: number;
+  /** A progress bar of fits on stderr (default: when stdout and stderr are terminals). */
+  progress?: boolean;
 }
 
 interface SearchState {
@@ -400,7 +407,16 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
     const [data] = await client.scatterMany([{ X, y: y ?? null, w: opts.sampleWeight ?? null }], { broadcast: true, hash: false });
     try {
       const plan = this.plan(X, y, opts, data.key);
-      const values = (await client.get(plan.graph, plan.scoreKeys.flat())) as FoldScores[];
+      if ((opts.verbose ?? 0) > 0) {
+        const fits = plan.nCandidates * plan.nSplits;
+        const nFit = Object.values(plan.fitTasks).reduce((a, b) => a + b, 0);
+        console.log(`${this.estimatorType}: fitting ${plan.nSplits} folds for each of ${plan.nCandidates} candidates, totalling ${fits} fits (graph: ${plan.nTasks} tasks, ${nFit} fit tasks, ${plan.fitTasksWithoutSharing - nFit} saved by sharing)`);
+      }
+      const bar = opts.progress ?? (process.stdout.isTTY === true && process.stderr.isTTY === true);
+      const values = (await client.get(plan.graph, plan.scoreKeys.flat(), {
+        cache: opts.cache === undefined ? undefined : searchCache(opts.cache),
+        progress: bar ? { label: this.estimatorType, unit: "scores" } : false,
+      })) as FoldScores[];
       return { plan, values };
     } finally {
       data.release();
@@ -421,6 +437,7 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
     let values: FoldScores[];
     if (client) ({ plan, values } = await this.runOnCluster(client, X, y, opts));
     else {
+      if (opts.cache !== undefined) throw new TypeError(`${PREFIX} ${this.estimatorType}: the cache option needs a client (connect one, or pass { client })`);
       plan = this.plan(X, y, opts);
       values = (await runGraphLocally(plan.graph, plan.scoreKeys.flat())) as FoldScores[];
     }
@@ -556,6 +573,12 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
     if (name === null) return this.bestEstimator.score(X, y);
     return getScorer(name)(this.bestEstimator, X, y ?? new Float64Array(X.rows));
   }
+}
+
+/** A search caches its fits and scores (the splits and transformed rows are cheap to redo and big). */
+export function searchCache(opt: CacheOption): CacheOption {
+  const { dir, include } = cacheOptions(opt);
+  return { dir, include: (k) => /^(search-fit-|search-score-|adaptive-pf-|adaptive-score-)/.test(k) && include(k) };
 }
 
 function defaultClient(): Client | null {

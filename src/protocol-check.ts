@@ -91,6 +91,17 @@ function isStartStops(v: unknown): boolean {
   return true;
 }
 
+/** Columns of equal length, names and workers as lists. */
+function isTaskStream(v: unknown): boolean {
+  if (!isObj(v) || !isStrArray(v.fnNames) || !isStrArray(v.key) || !Array.isArray(v.workers)) return false;
+  for (const w of v.workers as unknown[]) if (!isObj(w) || !isStr(w.address) || !isStr(w.name) || !isNum(w.nthreads)) return false;
+  const n = (v.key as unknown[]).length;
+  for (const col of ["fn", "worker", "lane", "action", "erred", "start", "stop", "nbytes"]) {
+    if (!isNumArray(v[col]) || (v[col] as unknown[]).length !== n) return false;
+  }
+  return true;
+}
+
 function isErrorInfo(v: unknown): boolean {
   return (
     isObj(v) && isStr(v.name) && isStr(v.message) && isStr(v.stack) && isStr(v.key) && isStr(v.fn) && isStr(v.worker) &&
@@ -115,7 +126,8 @@ function taskProblem(t: unknown): string | null {
 }
 
 const CHECKS: Record<Message["op"], Check> = {
-  "hello-client": (m) => first(need(m, "client", isStr(m.client), "a string"), optional(m, "token", isStr, "a string")),
+  "hello-client": (m) =>
+    first(need(m, "client", isStr(m.client), "a string"), optional(m, "token", isStr, "a string"), optional(m, "resume", isStr, "a string")),
   "hello-worker": (m) =>
     first(
       need(m, "address", isStr(m.address), "a string"),
@@ -140,6 +152,7 @@ const CHECKS: Record<Message["op"], Check> = {
   "client-releases-keys": keysMsg,
   "client-desires-keys": keysMsg,
   "cancel-keys": keysMsg,
+  "client-goodbye": () => null,
   scatter: (m) =>
     first(
       need(m, "id", isId(m.id), "an integer"),
@@ -150,6 +163,10 @@ const CHECKS: Record<Message["op"], Check> = {
   gather: (m) => first(need(m, "id", isId(m.id), "an integer"), keysMsg(m)),
   "cluster-info": (m) => need(m, "id", isId(m.id), "an integer"),
   "run-spec": (m) => first(need(m, "id", isId(m.id), "an integer"), need(m, "key", isStr(m.key), "a string")),
+  "task-stream": (m) =>
+    first(need(m, "id", isId(m.id), "an integer"), need(m, "since", isNum(m.since), "a number"), need(m, "until", isNum(m.until), "a number")),
+  "task-stream-reply": (m) =>
+    first(need(m, "id", isId(m.id), "an integer"), need(m, "records", isTaskStream(m.records), "task-stream columns"), need(m, "dropped", isNum(m.dropped), "a number")),
   "run-spec-reply": (m) =>
     first(
       need(m, "id", isId(m.id), "an integer"),
@@ -206,6 +223,7 @@ const CHECKS: Record<Message["op"], Check> = {
       need(m, "memory", isObj(mem) && isNum(mem.managed) && isNum(mem.spilled) && isNum(mem.rss), "{managed, spilled, rss} numbers"),
       need(m, "executing", isNum(m.executing), "a number"),
       need(m, "ready", isNum(m.ready), "a number"),
+      optional(m, "cpu", isNum, "a number"),
     );
   },
   "worker-status": (m) => need(m, "status", m.status === "running" || m.status === "paused", `"running" or "paused"`),

@@ -18,7 +18,13 @@ export interface StartStop {
 }
 
 // ---- handshake (first message on any connection) ----
-export interface HelloClient { op: "hello-client"; client: string; token?: string }
+export interface HelloClient {
+  op: "hello-client";
+  client: string;
+  token?: string;
+  /** Id of a client whose connection dropped: re-attach to it (within the scheduler's grace period). */
+  resume?: string;
+}
 export interface HelloWorker {
   op: "hello-worker";
   /** Address peers use to fetch data from this worker, e.g. tcp://127.0.0.1:40123. */
@@ -39,6 +45,8 @@ export interface UpdateGraph { op: "update-graph"; tasks: TaskSubmission[]; want
 export interface ClientReleasesKeys { op: "client-releases-keys"; keys: Key[] }
 export interface ClientDesiresKeys { op: "client-desires-keys"; keys: Key[] }
 export interface CancelKeys { op: "cancel-keys"; keys: Key[] }
+/** The client is closing on purpose: release its keys now, without the grace period. */
+export interface ClientGoodbye { op: "client-goodbye" }
 export interface ScatterMsg {
   op: "scatter";
   id: number;
@@ -50,6 +58,8 @@ export interface GatherMsg { op: "gather"; id: number; keys: Key[] }
 export interface ClusterInfoMsg { op: "cluster-info"; id: number }
 /** Ask for a task's packed run spec (to re-run it in the client for debugging). */
 export interface RunSpecMsg { op: "run-spec"; id: number; key: Key }
+/** Ask for the task-stream records (epoch ms) overlapping [since, until] (performance reports). */
+export interface TaskStreamMsg { op: "task-stream"; id: number; since: number; until: number }
 
 // ---- scheduler -> client ----
 export interface KeyInMemory { op: "key-in-memory"; key: Key; hasValue: boolean; value?: unknown }
@@ -65,6 +75,29 @@ export interface GatherReply {
 }
 export interface ScatterReply { op: "scatter-reply"; id: number; keys: Key[]; error?: string }
 export interface RunSpecReply { op: "run-spec-reply"; id: number; key: Key; found: boolean; run: Uint8Array | null; deps: Key[]; name: string }
+/**
+ * Task-stream records in columns, one entry per startstop (a task's compute, a transfer, a
+ * disk read or write). `fn` indexes `fnNames`, `worker` indexes `workers`; `lane` is the
+ * worker thread the scheduler placed the bar on; `action` indexes TASK_STREAM_ACTIONS.
+ */
+export interface TaskStreamRecords {
+  fnNames: string[];
+  workers: { address: string; name: string; nthreads: number }[];
+  key: Key[];
+  fn: number[];
+  worker: number[];
+  lane: number[];
+  action: number[];
+  /** 1 when the task failed. */
+  erred: number[];
+  start: number[];
+  stop: number[];
+  /** Bytes of the task's result (0 for failures and for transfers). */
+  nbytes: number[];
+}
+export const TASK_STREAM_ACTIONS = ["compute", "transfer", "disk-read", "disk-write"] as const;
+/** `dropped`: matching records the scheduler no longer holds (its buffer is bounded). */
+export interface TaskStreamReply { op: "task-stream-reply"; id: number; records: TaskStreamRecords; dropped: number }
 export interface ClusterInfoReply {
   op: "cluster-info-reply";
   id: number;
@@ -110,6 +143,8 @@ export interface Heartbeat {
   memory: { managed: number; spilled: number; rss: number };
   executing: number;
   ready: number;
+  /** Process CPU use since the previous heartbeat, in % of one core (the dashboard shows it). */
+  cpu?: number;
 }
 /**
  * The worker paused (memory above its pause threshold: it starts no tasks) or is running
@@ -123,8 +158,8 @@ export interface DataReply { op: "data"; id: number; data: Record<Key, unknown>;
 
 export type Message =
   | HelloClient | HelloWorker | HelloPeer | Welcome | Refused
-  | UpdateGraph | ClientReleasesKeys | ClientDesiresKeys | CancelKeys | ScatterMsg | GatherMsg | ClusterInfoMsg | RunSpecMsg
-  | KeyInMemory | KeyErred | KeysCancelled | GraphRejected | GatherReply | ScatterReply | ClusterInfoReply | RunSpecReply
+  | UpdateGraph | ClientReleasesKeys | ClientDesiresKeys | CancelKeys | ClientGoodbye | ScatterMsg | GatherMsg | ClusterInfoMsg | RunSpecMsg | TaskStreamMsg
+  | KeyInMemory | KeyErred | KeysCancelled | GraphRejected | GatherReply | ScatterReply | ClusterInfoReply | RunSpecReply | TaskStreamReply
   | ComputeTask | FreeKeys | UpdateData | AcquireReplicas | StealRequest | CloseWorker | WorkerRemoved
   | TaskFinished | TaskErred | AddKeys | MissingData | StealResponse | UpdateDataReply | Heartbeat | WorkerStatusMsg
   | GetData | DataReply;

@@ -64,7 +64,7 @@ describe("skein scheduler", () => {
       `skein: the scheduler at ${address} refused the connection: authentication failed: wrong or missing token`,
     );
     await expect(Client.connect(address)).rejects.toThrow("authentication failed: wrong or missing token");
-    await p.waitFor(/warn skein scheduler: refused connection from tcp:\/\/127\.0\.0\.1:[0-9]+: authentication failed: wrong or missing token\n/, "stderr");
+    await p.waitFor(/"level":"warn".*"msg":"skein scheduler: refused connection from tcp:\/\/127\.0\.0\.1:[0-9]+: authentication failed: wrong or missing token"\}\n/, "stderr");
 
     const client = await Client.connect({ schedulerFile: file });
     expect(await client.workers()).toEqual([]);

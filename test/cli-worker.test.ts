@@ -65,7 +65,7 @@ describe("skein worker", () => {
     s.child.kill("SIGTERM");
     expect(await s.exited()).toBe(0);
     expect(await w.exited()).toBe(0);
-    expect(w.stderr).toContain("skein worker: all workers have exited\n");
+    expect(w.stderr).toContain('"msg":"skein worker: all workers have exited"}\n');
   });
 
   it("stops its worker processes on SIGTERM, and they leave the scheduler", async () => {
@@ -122,7 +122,7 @@ describe("skein worker", () => {
     conn.send({ op: "hello-peer" });
     conn.send({ op: "get-data", id: 1, keys: ["x"] });
     expect(await reply).toEqual([{ op: "refused", reason: "authentication failed: wrong or missing token" }]);
-    await w.waitFor(/skein worker \S+: refused connection from tcp:\/\/127\.0\.0\.1:[0-9]+: authentication failed: wrong or missing token\n/, "stderr");
+    await w.waitFor(/"level":"warn".*"msg":"skein worker \S+: refused connection from tcp:\/\/127\.0\.0\.1:[0-9]+: authentication failed: wrong or missing token"\}\n/, "stderr");
     conn.close();
     s.child.kill("SIGTERM");
     expect(await w.exited()).toBe(0);
@@ -146,7 +146,7 @@ describe("skein worker", () => {
       await client.close();
     }
     await expect(Client.connect({ address, tls: certs.rogue, timeoutMs: 5000 })).rejects.toThrow();
-    await s.waitFor(/warn skein comm: refused TLS connection from tls:\/\/127\.0\.0\.1:[0-9]+: client certificate not accepted: /, "stderr");
+    await s.waitFor(/"level":"warn".*"msg":"skein comm: refused TLS connection from tls:\/\/127\.0\.0\.1:[0-9]+: client certificate not accepted: /, "stderr");
     await expect(Client.connect({ address })).rejects.toThrow(`skein comm: ${address} needs TLS certificates (the tls option: ca, cert, key)`);
 
     s.child.kill("SIGTERM");

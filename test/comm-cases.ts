@@ -35,6 +35,7 @@ export async function openPair(address: string, onServer?: (c: Connection) => vo
   const listener = await listen(
     address,
     (c) => {
+      c.authenticated(); // a pair stands for a link past its hello: full frame limit
       onServer?.(c);
       accepted.fn(c);
     },

@@ -164,6 +164,25 @@ describe("tcp transport", () => {
     await socketClosed(bad);
   });
 
+  it("takes at most 1 MiB frames from an accepted peer until it is authenticated", async () => {
+    const { listener, next } = await server();
+    const client = await connect(listener.address);
+    const srv = await next();
+    const big = new Float64Array(1 << 18); // 2 MiB
+    client.send({ op: "key-in-memory", key: "x", hasValue: true, value: big });
+    expect(await srv.reason).toMatch(/^skein comm: frame of \d+ bytes exceeds maxFrameBytes \(1048576\)$/);
+
+    const client2 = await connect(listener.address);
+    const srv2 = await next();
+    srv2.conn.authenticated();
+    const got = nextCall<Message[]>();
+    srv2.conn.onMessages = got.fn;
+    client2.send({ op: "key-in-memory", key: "y", hasValue: true, value: big });
+    const [msg] = await got.next();
+    expect(msg.op === "key-in-memory" && (msg.value as Float64Array).length).toBe(1 << 18);
+    client2.close();
+  });
+
   it("closes a connection whose batch is too big, on the receiving side, with the reason", async () => {
     const { listener, next } = await server({ maxFrameBytes: 4096 });
     const client = await connect(listener.address);

@@ -164,6 +164,16 @@ class Sim {
     } else if (roll < 0.95) {
       const c = this.pick(this.clients) as string;
       this.feed({ type: "gather", client: c, id: 1, keys: this.knownKeys().slice(0, 5) });
+    } else if (roll < 0.97) {
+      // A balancing round; each victim answers its steal-request (gave it up, or too late).
+      const out = this.feed({ type: "balance" });
+      for (const i of out) {
+        if (i.type !== "steal-request") continue;
+        const state = this.pick(["ready", "waiting", "executing", "memory", null]) ?? null;
+        const gaveUp = state === "ready" || state === "waiting";
+        if (gaveUp) this.running.get(i.worker)?.delete(i.key);
+        this.feed({ type: "steal-response", worker: i.worker, key: i.key, state });
+      }
     } else {
       // A duplicate finish of something already finished elsewhere (a replica).
       const k = this.pick(this.knownKeys());
@@ -185,6 +195,8 @@ class Sim {
   }
 }
 
+let totalStolen = 0;
+
 describe("scheduler state machine under random event scripts", () => {
   for (const [seed, saturation] of [
     [1, "auto"],
@@ -200,6 +212,7 @@ describe("scheduler state machine under random event scripts", () => {
       sim.addWorker();
       for (let i = 0; i < 1500; i++) sim.step();
       sim.settle();
+      totalStolen += sim.h.s.stolen;
       const counts = sim.h.s.counts();
       expect([counts.waiting, counts.queued, counts.processing, counts["no-worker"]]).toEqual([0, 0, 0, 0]);
       // Every key a client still wants is in memory or erred.
@@ -214,4 +227,8 @@ describe("scheduler state machine under random event scripts", () => {
       for (const w of sim.h.s.workers()) expect([w.address, w.nbytes, w.nkeys, w.processing]).toEqual([w.address, 0, 0, 0]);
     });
   }
+
+  it("the scripts above moved tasks by stealing", () => {
+    expect(totalStolen).toBeGreaterThan(0);
+  });
 });

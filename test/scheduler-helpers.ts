@@ -103,6 +103,8 @@ export function brief(out: readonly SchedulerInstruction[]): string[] {
         return `missing ${i.client}#${i.id} ${i.keys.join(",")}`;
       case "acquire-replicas":
         return `acquire ${i.worker} ${i.deps.map((d) => `${d.key}@${d.workers.join("+")}`).join(",")}`;
+      case "steal-request":
+        return `steal ${i.worker} ${i.key}`;
     }
   });
 }
@@ -139,3 +141,6 @@ export class Harness {
     return this.s.processingOn(key);
   }
 }
+
+export const balance: SchedulerEvent = { type: "balance" };
+export const stealResponse = (worker: string, key: Key, state: string | null): SchedulerEvent => ({ type: "steal-response", worker, key, state });

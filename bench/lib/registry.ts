@@ -14,6 +14,11 @@ export interface BenchEntry {
 /** Every benchmark, in the order `npm run bench` runs them. Later issues append here. */
 export const BENCHMARKS: readonly BenchEntry[] = [
   {
+    name: "multinode",
+    file: "multinode.ts",
+    about: "bench/scheduler's workloads with scheduler, 2 workers and client as separate processes over TCP vs dask scheduler + dask worker; 256 MB worker-to-worker transfer vs a plain net socket",
+  },
+  {
     name: "scheduler",
     file: "scheduler.ts",
     about: "scheduler overhead vs dask.distributed (map+gather, round trips, tree reduction, asCompleted, 1M-task graph memory)",
@@ -27,6 +32,31 @@ export const BENCHMARKS: readonly BenchEntry[] = [
     name: "glm",
     file: "glm.ts",
     about: "dask-glm blog logistic problem (1M x 15) on LocalCluster(2): every skein solver vs scikit-learn (measured), dask-glm (recorded), ml-logistic-regression",
+  },
+  {
+    name: "search",
+    file: "search.ts",
+    about: "GridSearchCV(LogisticRegression) C x penalty grid, cv=3, on 20,000 x 50 (bench_search.py part B) on LocalCluster(2) vs scikit-learn GridSearchCV(n_jobs=2) and dask-ml",
+  },
+  {
+    name: "predict",
+    file: "predict.ts",
+    about: "10M x 16 float64 in 20 Parquet files -> ParallelPostFit(LogisticRegression).predictProba -> sum (and -> Parquet) on LocalCluster(2) vs Dask map_partitions and the NumPy single-process baseline",
+  },
+  {
+    name: "predict-onnx",
+    file: "predict-onnx.ts",
+    about: "10M x 16 float64 in 20 Parquet files -> exported logistic regression run by onnxruntime in skein's workers (LocalCluster(2)) vs one onnxruntime process (Node), proba sum",
+  },
+  {
+    name: "xgb",
+    file: "xgb.ts",
+    about: "XGBoost on make_classification 1M x 20 (hist, depth 6, 100 rounds): distributed train on LocalCluster(2) vs xgboost.dask.train, single process vs xgboost.train, holdout AUC",
+  },
+  {
+    name: "tfjs",
+    file: "tfjs.ts",
+    about: "TensorFlow.js MLP on 200,000 x 32, 5 epochs: data-parallel SGD on LocalCluster(2) vs single-process tfjs-wasm (samples/s); GridSearchCV of 8 candidates on the cluster vs sequential",
   },
 ];
 

@@ -41,3 +41,12 @@ export function communicatorPrint(message: string): void {
   const lib = xgb();
   check(lib, lib.XGCommunicatorPrint(message));
 }
+
+/**
+ * Resets this thread's rabit engine after a failed `communicatorInit`: rabit keeps the half-set-up
+ * engine, and a later init on the same thread would then "succeed" without joining anything.
+ * (It reports "shutdown" to the tracker, so call it while the tracker still listens.)
+ */
+export function communicatorAbandon(): void {
+  xgb().RabitFinalize();
+}

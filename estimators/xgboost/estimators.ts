@@ -4,13 +4,16 @@
  * the same training loop as Python's `xgboost.train`; the fitted state is plain data — the model
  * as UBJ bytes — so a fitted estimator travels to workers and saves with `toJSON`.
  */
+import type { Client } from "../../src/client/client.js";
 import type { Matrix } from "../../src/data/matrix.js";
-import { BaseEstimator, PREFIX, registerEstimator } from "../base.js";
+import { BaseEstimator, PREFIX, registerEstimator, validateParams } from "../base.js";
 import type { ConstraintTable, EstimatorTags, FitOptions, Params } from "../base.js";
 import { Booster } from "./booster.js";
 import type { ImportanceType } from "./booster.js";
 import { DMatrix } from "./dmatrix.js";
 import type { DMatrixOptions } from "./dmatrix.js";
+import { distributedClasses, trainOnCluster } from "./dist.js";
+import type { DistributedInput, DistributedTrainOptions, ParticipantReport } from "./dist.js";
 import { XGB_CONSTRAINTS, boosterParams, normalizeKeys } from "./params.js";
 import { train } from "./train.js";
 import type { EvalsResult } from "./train.js";
@@ -51,6 +54,19 @@ export interface XGBFitOptions extends FitOptions {
   /** XGBRanker: qid (or group sizes) of each eval set. */
   evalQid?: readonly ArrayLike<number>[];
   evalGroup?: readonly ArrayLike<number>[];
+  /**
+   * Distributed fit (X is a collection on the cluster): eval sets on the cluster, named
+   * `validation_0`, ... as `evalSet` would be.
+   */
+  evalCollections?: readonly DistributedInput[];
+  /** Distributed fit: the client (default: the most recently connected one). */
+  client?: Client;
+  /** Distributed fit: tracker and participant settings (join timeout, tracker host, ...). */
+  distributed?: Pick<DistributedTrainOptions, "joinTimeoutMs" | "trackerHost" | "trackerPort" | "connectRetry" | "tcpNoDelay" | "log">;
+}
+
+function isMatrix(v: unknown): v is Matrix {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && (v as Matrix).data instanceof Float64Array && typeof (v as Matrix).rows === "number";
 }
 
 /** Fitted state: plain data only. */
@@ -66,6 +82,8 @@ export interface XGBModelState {
   bestScore: number | null;
   /** Normalised importances per feature by `importanceType` (gain for trees, weight for gblinear). */
   featureImportances: Float64Array;
+  /** Distributed fits: who trained on how many rows (absent for local fits). */
+  participants?: ParticipantReport[];
 }
 
 abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
@@ -84,8 +102,69 @@ abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
     return super.setParams(normalizeKeys(params));
   }
 
-  override fit(X: Matrix, y?: Float64Array, opts: XGBFitOptions = {}): Promise<this> {
-    return super.fit(X, y, opts);
+  /**
+   * Local (`X` a Matrix, `y` its labels) or distributed: `X` a collection held by the workers (an
+   * XYCollection, a MatrixCollection with `{ data, label }`, or Futures of `{ X, y }`), no `y`.
+   * Distributed training runs one participant per worker process holding rows (see dist.ts).
+   */
+  override async fit(X: Matrix | DistributedInput, y?: Float64Array, opts: XGBFitOptions = {}): Promise<this> {
+    if (isMatrix(X)) return super.fit(X, y, opts);
+    validateParams(this.estimatorType, this.constraints(), this.params);
+    const name = `${PREFIX} ${this.estimatorType}.fit`;
+    if (y !== undefined) throw new TypeError(`${name}: with a partitioned collection, y is part of each partition; pass no y`);
+    if (opts.sampleWeight !== undefined) throw new TypeError(`${name}: with a partitioned collection, weights come from a weight column ({ data, label, weight })`);
+    if (opts.evalSet !== undefined) throw new TypeError(`${name}: with a partitioned collection, give eval sets as evalCollections`);
+    if (opts.qid !== undefined || opts.group !== undefined) throw new TypeError(`${name}: query ids are not supported for distributed fits`);
+    const missing = this.params.missing;
+    if (missing !== undefined && typeof missing !== "number") {
+      throw new RangeError(`${PREFIX} ${this.estimatorType}: parameter "missing" must be a number (NaN allowed), got ${typeof missing}`);
+    }
+    const evals = opts.evalCollections ?? [];
+    if (this.params.earlyStoppingRounds !== undefined && evals.length === 0) throw new Error(`${name}: earlyStoppingRounds needs evalCollections`);
+    this.state = null;
+    const classes = this.usesClasses() ? await distributedClasses(opts.client, X) : null;
+    const extra = classes ? this.classParams(classes) : {};
+    const res = await trainOnCluster(opts.client, { ...boosterParams(this.params), ...boosterParams(extra) }, X, {
+      ...opts.distributed,
+      numBoostRound: this.params.nEstimators,
+      evals: evals.map((e, i) => [e, `validation_${i}`] as const),
+      earlyStoppingRounds: this.params.earlyStoppingRounds,
+      xgbModel: opts.xgbModel?.model,
+      missing,
+      classes: classes ? Array.from(classes) : undefined,
+    });
+    try {
+      const nFeatures = res.booster.numFeatures();
+      const names = featureNamesOf(X);
+      const state: XGBModelState = {
+        model: res.model,
+        nFeatures,
+        featureNames: names,
+        classes,
+        evalsResult: res.evalsResult,
+        bestIteration: res.bestIteration ?? null,
+        bestScore: res.bestScore ?? null,
+        featureImportances: new Float64Array(0),
+        participants: res.participants,
+      };
+      state.featureImportances = importances(res.booster, state, this.defaultImportance());
+      this.live?.booster.free();
+      this.live = null;
+      this.state = state;
+    } finally {
+      res.booster.free();
+    }
+    return this;
+  }
+
+  /** Classifiers: labels are encoded by their sorted classes. */
+  protected usesClasses(): boolean {
+    return false;
+  }
+
+  /** Booster params implied by the classes (classifiers: multiclass objective, num_class). */
+  protected classParams(_classes: Float64Array): Params {
+    return {};
   }
 
   /** Encodes labels for XGBoost (classifiers map classes to 0..k-1). */
@@ -219,6 +298,15 @@ abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
   }
 }
 
+/** Feature names of a distributed input: the collection's (minus label / weight columns), else null. */
+function featureNamesOf(X: DistributedInput): string[] | null {
+  const src = "data" in X && !Array.isArray(X) ? (X as { data: unknown; label?: string; weight?: string }) : { data: X };
+  const d = src.data as { features?: readonly string[]; columns?: readonly string[] };
+  if (d.features) return [...d.features];
+  if (d.columns) return d.columns.filter((c) => c !== (src as { label?: string }).label && c !== (src as { weight?: string }).weight);
+  return null;
+}
+
 function importances(booster: Booster, s: XGBModelState, type: ImportanceType): Float64Array {
   const scores = booster.featureScore(type);
   const out = new Float64Array(s.nFeatures);
@@ -244,9 +332,7 @@ export class XGBClassifier extends XGBModel {
 
   protected prepareLabels(y: Float64Array, evalSets: readonly (readonly [Matrix, Float64Array])[]) {
     const classes = Float64Array.from(new Set(y)).sort();
-    if (classes.length < 2) {
-      throw new RangeError(`${PREFIX} XGBClassifier.fit: y has ${classes.length} class (${classes.join(", ")}); at least 2 are needed`);
-    }
+    const extra = this.classParams(classes);
     const index = new Map<number, number>();
     classes.forEach((c, i) => index.set(c, i));
     const encode = (v: Float64Array, what: string): Float32Array => {
@@ -258,18 +344,29 @@ export class XGBClassifier extends XGBModel {
       }
       return out;
     };
-    const extra: Params = {};
-    if (classes.length > 2) {
-      // Python's wrapper: multiclass switches to softprob (softmax is kept) and sets num_class.
-      if (this.params.objective !== "multi:softmax") extra.objective = "multi:softprob";
-      extra.numClass = classes.length;
-    }
     return {
       label: encode(y, "y"),
       evalLabels: evalSets.map(([, ey], i) => encode(ey, `evalSet[${i}] y`)),
       classes,
       extra,
     };
+  }
+
+  protected override usesClasses(): boolean {
+    return true;
+  }
+
+  protected override classParams(classes: Float64Array): Params {
+    if (classes.length < 2) {
+      throw new RangeError(`${PREFIX} XGBClassifier.fit: y has ${classes.length} class (${classes.join(", ")}); at least 2 are needed`);
+    }
+    const extra: Params = {};
+    if (classes.length > 2) {
+      // Python's wrapper: multiclass switches to softprob (softmax is kept) and sets num_class.
+      if (this.params.objective !== "multi:softmax") extra.objective = "multi:softprob";
+      extra.numClass = classes.length;
+    }
+    return extra;
   }
 
   classes(): Float64Array {

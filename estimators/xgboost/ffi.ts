@@ -56,6 +56,8 @@ export interface XGBoostLib {
   XGCommunicatorGetWorldSize(): number;
   XGCommunicatorIsDistributed(): number;
   XGCommunicatorPrint(message: string): number;
+  /** rabit's own finalize: resets this thread's engine after a failed XGCommunicatorInit (returns 1 on success). */
+  RabitFinalize(): number;
 }
 
 /** The Debian package that provides the library; named in the "not installed" error. */
@@ -188,6 +190,7 @@ function open(candidates: string[]): XGBoostLib {
     XGCommunicatorGetWorldSize: f("int XGCommunicatorGetWorldSize()"),
     XGCommunicatorIsDistributed: f("int XGCommunicatorIsDistributed()"),
     XGCommunicatorPrint: f("int XGCommunicatorPrint(const char *message)"),
+    RabitFinalize: f("int RabitFinalize()"),
     XGBoosterFeatureScore: f("int XGBoosterFeatureScore(BoosterHandle h, const char *config, _Out_ uint64_t *n, _Out_ void **features, _Out_ uint64_t *dim, _Out_ void **shape, _Out_ void **scores)"),
   };
   return lib;

@@ -11,6 +11,7 @@ import { Nanny } from "../cluster/nanny.js";
 import type { WorkerProcessConfig } from "../cluster/worker-process.js";
 import { interfaceAddress, localAddressToward } from "./network.js";
 import { CliError, parseMemoryLimit, parseResources } from "./parse.js";
+import type { LineLog } from "../log.js";
 
 export interface WorkerCommandOptions {
   /** Scheduler address (tcp:// or tls://); or `schedulerFile`. */
@@ -37,6 +38,8 @@ export interface WorkerCommandOptions {
   onStarted?: (line: string) => void;
   /** Called once the processes exist, with the function that stops them (for signal handlers). */
   onSpawned?: (stop: () => Promise<void>) => void;
+  /** The nannies' log (restarts, deaths); default: warnings as plain lines on stderr. */
+  log?: LineLog;
 }
 
 export interface RunningWorkers {
@@ -98,7 +101,7 @@ export async function runWorkers(o: WorkerCommandOptions): Promise<RunningWorker
       ...(o.tls ? { tls: o.tls } : {}),
       ...(o.heartbeatMs !== undefined ? { heartbeatMs: o.heartbeatMs } : {}),
     };
-    nannies.push(new Nanny({ config, token, startTimeoutMs: o.timeoutMs }));
+    nannies.push(new Nanny({ config, token, startTimeoutMs: o.timeoutMs, ...(o.log ? { log: o.log } : {}) }));
   }
   const stop = async (): Promise<void> => {
     await Promise.all(nannies.map((n) => n.close()));

@@ -8,6 +8,7 @@ import type { Connection } from "../comm/types.js";
 import { CancelledError, describeValue, GraphError, SkeinError, TaskError } from "../errors.js";
 import { entryModuleUrl, loadFunction, locateFunction, resolveExport } from "../functions/index.js";
 import { encodeArgs } from "../graph/build.js";
+import { applyDiskCache, type CacheOption } from "../graph/cache.js";
 import { Delayed, setDefaultComputer, setExternalKeyOf } from "../graph/delayed.js";
 import { evaluateRun } from "../graph/evaluate.js";
 import { planGraph } from "../graph/order.js";
@@ -20,6 +21,8 @@ import { readSchedulerFile } from "../cluster/scheduler-file.js";
 import { isPlainObject } from "../plain.js";
 import { AsCompleted, type AsCompletedOptions } from "./as-completed.js";
 import { Future, KeyRecord, type FutureHost } from "./future.js";
+import { progress, type ProgressOptions } from "./progress.js";
+import { runPerformanceReport, type PerformanceReportOptions } from "./performance-report.js";
 
 /** Per-call options, as dask's submit keywords. */
 export interface TaskOptions {
@@ -39,6 +42,13 @@ export interface TaskOptions {
   resources?: Record<string, number>;
 }
 
+/** `compute` / `persist` options: task options plus a terminal progress display. */
+export interface ComputeOptions extends TaskOptions {
+  progress?: boolean | ProgressOptions;
+  /** Keep results of pure tasks on disk under their keys; cached keys are loaded, not recomputed (src/graph/cache.ts). */
+  cache?: CacheOption;
+}
+
 export interface ConnectOptions extends LocalClusterOptions {
   /** Scheduler address, e.g. "tcp://10.0.0.1:8786". Without it (and without schedulerFile) a LocalCluster starts. */
   address?: string;
@@ -54,6 +64,22 @@ export interface ConnectOptions extends LocalClusterOptions {
   name?: string;
   /** How long to wait for the scheduler's welcome. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * When the connection to a tcp:// or tls:// scheduler drops, keep trying to reconnect and resume
+   * for this long before failing the pending futures. Default 20 s (the scheduler keeps a dropped
+   * client's keys for its `clientGraceMs`, 30 s by default); 0 disables reconnecting.
+   */
+  reconnectTimeoutMs?: number;
+}
+
+/** What reconnecting needs to know about the original connection. */
+interface Link {
+  readonly address: string;
+  readonly name: string;
+  readonly token: string | undefined;
+  readonly tls: TlsConfig | undefined;
+  readonly timeoutMs: number;
+  readonly reconnectTimeoutMs: number;
 }
 
 export interface WaitResult<T> {
@@ -96,16 +122,26 @@ export class Client implements FutureHost {
   private gatherScheduled = false;
   private nextId = 1;
   private closedReason: string | undefined;
+  /** Requests awaiting a reply, by id: resent after a reconnect (replies are matched by id). */
+  private readonly inflight = new Map<number, Message>();
+  /** While reconnecting: messages sent meanwhile, in order. */
+  private offline: Message[] | null = null;
   private readonly finalizer = new FinalizationRegistry<KeyRecord>((record) => this.releaseRef(record));
 
   private constructor(
-    private readonly conn: Connection,
+    private conn: Connection,
     readonly id: string,
     readonly cluster: LocalCluster | undefined,
     private readonly ownsCluster: boolean,
+    private readonly link: Link,
   ) {
+    this.attach(conn);
+  }
+
+  private attach(conn: Connection): void {
+    this.conn = conn;
     conn.onMessages = (msgs) => this.onMessages(msgs);
-    conn.onClose = (reason) => this.onClosed(reason);
+    conn.onClose = (reason) => this.onConnectionLost(reason);
   }
 
   /**
@@ -118,6 +154,14 @@ export class Client implements FutureHost {
     let owns = false;
     let address = opts.address;
     let token = opts.token;
+    // A launcher (`skein mpi`) says where the job's scheduler is: join it instead of starting a cluster.
+    const env = process.env;
+    if (!address && !opts.schedulerFile && !cluster) {
+      if (env.SKEIN_SCHEDULER_ADDRESS) {
+        address = env.SKEIN_SCHEDULER_ADDRESS;
+        token ??= env.SKEIN_TOKEN || undefined;
+      } else if (env.SKEIN_SCHEDULER_FILE) opts.schedulerFile = env.SKEIN_SCHEDULER_FILE;
+    }
     if (!address && opts.schedulerFile) {
       const info = await readSchedulerFile(opts.schedulerFile);
       address = info.address;
@@ -146,10 +190,30 @@ export class Client implements FutureHost {
       if (owns) await cluster!.close();
       throw err;
     }
-    const client = new Client(conn, id, cluster, owns);
+    const link: Link = {
+      address,
+      name,
+      token,
+      tls: opts.tls,
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      reconnectTimeoutMs: address.startsWith("inproc://") ? 0 : (opts.reconnectTimeoutMs ?? 20_000),
+    };
+    const client = new Client(conn, id, cluster, owns, link);
     setDefaultComputer(client);
     setExternalKeyOf(keyOfFuture);
     return client;
+  }
+
+  /**
+   * Connect to the scheduler named by the environment: SKEIN_SCHEDULER_ADDRESS (with SKEIN_TOKEN)
+   * or SKEIN_SCHEDULER_FILE, as `skein mpi` sets for its script. Throws when neither is set,
+   * where `connect()` would start a LocalCluster instead.
+   */
+  static fromEnvironment(opts: Omit<ConnectOptions, "address" | "schedulerFile" | "cluster"> = {}): Promise<Client> {
+    const env = process.env;
+    if (env.SKEIN_SCHEDULER_ADDRESS) return Client.connect({ ...opts, address: env.SKEIN_SCHEDULER_ADDRESS, token: opts.token ?? (env.SKEIN_TOKEN || undefined) });
+    if (env.SKEIN_SCHEDULER_FILE) return Client.connect({ ...opts, schedulerFile: env.SKEIN_SCHEDULER_FILE });
+    return Promise.reject(new SkeinError("skein: Client.fromEnvironment: neither SKEIN_SCHEDULER_ADDRESS nor SKEIN_SCHEDULER_FILE is set (run the script under `skein mpi`, or use Client.connect)"));
   }
 
   // ---------------------------------------------------------------- submitting
@@ -287,15 +351,25 @@ export class Client implements FutureHost {
       this.blocked.push(msg);
       return;
     }
-    this.conn.send(msg);
+    if (this.offline !== null) this.offline.push(msg);
+    else this.conn.send(msg);
+  }
+
+  /** Send a request whose reply carries `id`; remembered until the reply, to resend after a reconnect. */
+  private sendRequest(id: number, msg: Message): void {
+    this.inflight.set(id, msg);
+    this.send(msg);
   }
 
   // ---------------------------------------------------------------- graphs
 
-  /** Run every task of a Delayed (or several) and return Futures on their results. */
-  compute<T>(value: Delayed<T>, opts?: TaskOptions): Future<T>;
-  compute<T>(values: readonly Delayed<T>[], opts?: TaskOptions): Future<T>[];
-  compute<T>(values: Delayed<T> | readonly Delayed<T>[], opts: TaskOptions = {}): Future<T> | Future<T>[] {
+  /**
+   * Run every task of a Delayed (or several) and return Futures on their results. With
+   * `progress: true` (or progress options) a bar (plain lines off a terminal) follows them on stderr.
+   */
+  compute<T>(value: Delayed<T>, opts?: ComputeOptions): Future<T>;
+  compute<T>(values: readonly Delayed<T>[], opts?: ComputeOptions): Future<T>[];
+  compute<T>(values: Delayed<T> | readonly Delayed<T>[], opts: ComputeOptions = {}): Future<T> | Future<T>[] {
     this.checkOpen();
     const list = Array.isArray(values) ? (values as Delayed<T>[]) : [values as Delayed<T>];
     const tasks = new Map<Key, NormalizedTask>();
@@ -303,14 +377,16 @@ export class Client implements FutureHost {
       if (!(d instanceof Delayed)) throw new SkeinError(`skein: compute expects Delayed values, got ${describeValue(d)}`);
       for (const t of d.tasks()) tasks.set(t.key, t);
     }
-    const futures = this.submitGraph(tasks, list.map((d) => d.key), opts) as Future<T>[];
+    const { progress: showProgress, cache, ...taskOpts } = opts;
+    const futures = this.submitGraph(tasks, list.map((d) => d.key), taskOpts, cache) as Future<T>[];
+    if (showProgress) void progress(futures, showProgress === true ? {} : showProgress);
     return Array.isArray(values) ? futures : futures[0];
   }
 
   /** Like compute: the results stay on the workers, held by the returned Futures. */
-  persist<T>(value: Delayed<T>, opts?: TaskOptions): Future<T>;
-  persist<T>(values: readonly Delayed<T>[], opts?: TaskOptions): Future<T>[];
-  persist<T>(values: Delayed<T> | readonly Delayed<T>[], opts: TaskOptions = {}): Future<T> | Future<T>[] {
+  persist<T>(value: Delayed<T>, opts?: ComputeOptions): Future<T>;
+  persist<T>(values: readonly Delayed<T>[], opts?: ComputeOptions): Future<T>[];
+  persist<T>(values: Delayed<T> | readonly Delayed<T>[], opts: ComputeOptions = {}): Future<T> | Future<T>[] {
     return this.compute(values as Delayed<T>[], opts);
   }
 
@@ -318,9 +394,20 @@ export class Client implements FutureHost {
    * Run a Dask-style raw graph and return the values of `keys`:
    * `client.get({ x: 1, y: [inc, "x"], z: [add, "x", "y"] }, "z")`.
    */
-  async get(graph: Record<string, unknown>, keys: string | readonly string[]): Promise<unknown> {
+  async get(graph: Record<string, unknown>, keys: string | readonly string[], opts: ComputeOptions = {}): Promise<unknown> {
+    const futures = this.computeGraph(graph, typeof keys === "string" ? [keys] : keys, opts);
+    try {
+      const values = await this.gather(futures);
+      return typeof keys === "string" ? values[0] : values;
+    } finally {
+      for (const f of futures) f.release();
+    }
+  }
+
+  /** Like get, but returns Futures on `keys` (held until released) instead of their values. */
+  computeGraph(graph: Record<string, unknown>, keys: readonly string[], opts: ComputeOptions = {}): Future<unknown>[] {
     this.checkOpen();
-    const wantedKeys = typeof keys === "string" ? [keys] : [...keys];
+    const wantedKeys = [...keys];
     for (const k of wantedKeys) {
       if (!Object.prototype.hasOwnProperty.call(graph, k)) throw new GraphError(`skein graph: requested key "${k}" is not in the graph`);
     }
@@ -333,17 +420,15 @@ export class Client implements FutureHost {
     };
     for (const t of normalizeGraph(graph, locate)) tasks.set(t.key, t);
     for (const [id, fn] of located) if (!this.refFns.has(id)) this.refFns.set(id, fn);
-    const futures = this.submitGraph(tasks, wantedKeys, {});
-    try {
-      const values = await this.gather(futures);
-      return typeof keys === "string" ? values[0] : values;
-    } finally {
-      for (const f of futures) f.release();
-    }
+    const { progress: showProgress, cache, ...taskOpts } = opts;
+    const futures = this.submitGraph(tasks, wantedKeys, taskOpts, cache);
+    if (showProgress) void progress(futures, showProgress === true ? {} : showProgress);
+    return futures;
   }
 
   /** Validate, order and submit normalized tasks; returns Futures on `wantedKeys`. */
-  private submitGraph(tasks: Map<Key, NormalizedTask>, wantedKeys: Key[], opts: TaskOptions): Future<unknown>[] {
+  private submitGraph(tasks: Map<Key, NormalizedTask>, wantedKeys: Key[], opts: TaskOptions, cache?: CacheOption): Future<unknown>[] {
+    if (cache !== undefined) tasks = applyDiskCache(tasks, wantedKeys, cache, (k) => (this.records.get(k)?.refs ?? 0) > 0).tasks;
     const deps = new Map<Key, readonly Key[]>();
     for (const t of tasks.values()) deps.set(t.key, t.deps);
     const order = planGraph(deps, (k) => (this.records.get(k)?.refs ?? 0) > 0);
@@ -457,6 +542,29 @@ export class Client implements FutureHost {
     });
   }
 
+  /**
+   * Run `fn` and write one self-contained HTML file to `path` with the task stream,
+   * per-function time and transfers of everything that ran meanwhile (dask's
+   * performance_report); resolves to what `fn` returned. The report is written if `fn` throws.
+   */
+  async performanceReport<T>(path: string, fn: () => T | Promise<T>, opts: PerformanceReportOptions = {}): Promise<T> {
+    this.checkOpen();
+    return runPerformanceReport(path, fn, async (since, until) => {
+      const id = this.nextId++;
+      return this.request<Extract<Message, { op: "task-stream-reply" }>>(id, { op: "task-stream", id, since, until });
+    }, opts);
+  }
+
+  /**
+   * @internal The scheduler's task-stream records overlapping [since, until] (epoch ms); what
+   * visualize reads to colour keys this client holds no Future on.
+   */
+  async taskStreamWindow(since: number, until: number): Promise<Extract<Message, { op: "task-stream-reply" }>> {
+    this.checkOpen();
+    const id = this.nextId++;
+    return this.request<Extract<Message, { op: "task-stream-reply" }>>(id, { op: "task-stream", id, since, until });
+  }
+
   /** Workers of the cluster, as the scheduler sees them. */
   async workers(): Promise<Extract<Message, { op: "cluster-info-reply" }>["workers"]> {
     this.checkOpen();
@@ -549,7 +657,7 @@ export class Client implements FutureHost {
     const id = this.nextId++;
     const reply = await new Promise<{ data: Record<Key, unknown>; missing: Key[] }>((resolve, reject) => {
       this.gatherWaiters.set(id, { resolve, reject });
-      this.send({ op: "gather", id, keys: [...keys] });
+      this.sendRequest(id, { op: "gather", id, keys: [...keys] });
     });
     for (const k of keys) {
       if (k in reply.data) {
@@ -575,6 +683,11 @@ export class Client implements FutureHost {
       case "pending":
         return new Promise<void>((resolve) => record.onDone(resolve)).then(() => this.resultOf(record));
     }
+  }
+
+  /** @internal what this client knows of `key` while it holds Futures on it (visualize reads states here) */
+  keyRecord(key: Key): KeyRecord | undefined {
+    return this.records.get(key);
   }
 
   /** @internal */
@@ -651,13 +764,13 @@ export class Client implements FutureHost {
         for (const waiters of queue.values()) for (const w of waiters) w.reject(err);
       },
     });
-    this.send({ op: "gather", id, keys });
+    this.sendRequest(id, { op: "gather", id, keys });
   }
 
   private request<M extends Message>(id: number, msg: Message): Promise<M> {
     return new Promise<M>((resolve, reject) => {
       this.requestWaiters.set(id, { resolve: (m) => resolve(m as M), reject });
-      this.send(msg);
+      this.sendRequest(id, msg);
     });
   }
 
@@ -692,6 +805,7 @@ export class Client implements FutureHost {
         }
         case "gather-reply": {
           const w = this.gatherWaiters.get(msg.id);
+          this.inflight.delete(msg.id);
           if (w) {
             this.gatherWaiters.delete(msg.id);
             w.resolve({ data: msg.data, missing: msg.missing });
@@ -700,9 +814,11 @@ export class Client implements FutureHost {
         }
         case "scatter-reply":
         case "cluster-info-reply":
-        case "run-spec-reply": {
+        case "run-spec-reply":
+        case "task-stream-reply": {
           const w = this.requestWaiters.get(msg.id);
           this.requestWaiters.delete(msg.id);
+          this.inflight.delete(msg.id);
           w?.resolve(msg);
           break;
         }
@@ -710,6 +826,62 @@ export class Client implements FutureHost {
           break;
       }
     }
+  }
+
+  /** The connection dropped: reconnect and resume when we can, else fail what is pending. */
+  private onConnectionLost(reason: string): void {
+    if (this.closedReason !== undefined || this.offline !== null) return;
+    if (this.link.reconnectTimeoutMs <= 0) return this.onClosed(reason);
+    // Requests sent before the drop are resent after the hello; later sends queue behind them.
+    this.offline = [...this.inflight.values()];
+    void this.reconnect(reason);
+  }
+
+  private async reconnect(reason: string): Promise<void> {
+    const { address, reconnectTimeoutMs } = this.link;
+    const deadline = Date.now() + reconnectTimeoutMs;
+    let delay = 50;
+    let last = reason;
+    while (this.closedReason === undefined) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      try {
+        const conn = await connect(address, { tls: this.link.tls, timeoutMs: Math.min(left, this.link.timeoutMs) });
+        try {
+          const hello: Message = { op: "hello-client", client: this.link.name, token: this.link.token, resume: this.id };
+          await handshake(conn, hello, Math.min(Math.max(deadline - Date.now(), 1), this.link.timeoutMs), address);
+        } catch (err) {
+          conn.close("handshake failed");
+          // Refused: the scheduler forgot us (grace period over, or restarted); retrying cannot help.
+          if (err instanceof SkeinError && err.message.includes("refused the connection")) {
+            return this.onClosed(`${reason}; reconnecting failed: ${err.message}`);
+          }
+          throw err;
+        }
+        if (this.closedReason !== undefined) {
+          conn.close("client closed");
+          return;
+        }
+        this.resume(conn);
+        return;
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(deadline - Date.now(), 0))));
+      delay = Math.min(delay * 2, 1000);
+    }
+    this.onClosed(`${reason}; could not reconnect within ${reconnectTimeoutMs} ms (last attempt: ${last})`);
+  }
+
+  /** Back on a new connection: re-ask for every unfinished key (its result may have been missed), then drain the queue. */
+  private resume(conn: Connection): void {
+    const queued = this.offline ?? [];
+    this.offline = null;
+    this.attach(conn);
+    const pendingKeys: Key[] = [];
+    for (const r of this.records.values()) if (!r.done) pendingKeys.push(r.key);
+    if (pendingKeys.length > 0) conn.send({ op: "client-desires-keys", keys: pendingKeys });
+    for (const m of queued) conn.send(m);
   }
 
   private onClosed(reason: string): void {
@@ -721,6 +893,8 @@ export class Client implements FutureHost {
     for (const w of this.requestWaiters.values()) w.reject(err);
     this.gatherWaiters.clear();
     this.requestWaiters.clear();
+    this.inflight.clear();
+    this.offline = null;
   }
 
   private checkOpen(): void {
@@ -734,7 +908,10 @@ export class Client implements FutureHost {
   /** Close the connection, and the LocalCluster if this client started it. */
   async close(): Promise<void> {
     if (this.closedReason === undefined) {
+      const reconnecting = this.offline !== null;
       this.onClosed("client closed");
+      // Goodbye: the scheduler releases our keys now instead of holding them for a reconnect.
+      if (!reconnecting) this.conn.send({ op: "client-goodbye" });
       this.conn.close("client closed");
     }
     setDefaultComputer(undefined, this);

@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { availableParallelism, totalmem } from "node:os";
+import { Dashboard, type DashboardOptions } from "../dashboard/server.js";
 import { SkeinError } from "../errors.js";
 import { SchedulerServer } from "../scheduler/server.js";
 import type { MemoryFractions } from "../worker/memory.js";
@@ -32,6 +33,8 @@ export interface LocalClusterOptions {
   port?: number;
   /** Seconds of silence after which a worker is declared dead. Default 30. */
   heartbeatTimeoutMs?: number;
+  /** How long the scheduler keeps a dropped client's keys for it to reconnect. Default 30 s. */
+  clientGraceMs?: number;
   /** Node flags for worker processes. Default: this process's own (so `--import tsx` carries over). */
   execArgv?: string[];
   /** How long to wait for the workers to join. Default 60 s. */
@@ -49,6 +52,11 @@ export interface LocalClusterOptions {
   memoryTerminate?: number | false;
   /** Parent directory for workers' spill files. Default os.tmpdir(). */
   localDirectory?: string;
+  /**
+   * The live dashboard: on by default at port 8787 (a free port when taken), its URL printed
+   * once on stderr; `false` turns it off, `{ port, host }` moves it.
+   */
+  dashboard?: boolean | DashboardOptions;
 }
 
 function fractionsOf(o: LocalClusterOptions): Partial<Record<keyof MemoryFractions, number | false>> {
@@ -67,6 +75,7 @@ export class LocalCluster {
   private readonly nannies: Nanny[] = [];
   private readonly inprocWorkers: WorkerServer[] = [];
   private closed = false;
+  private dashboard: Dashboard | undefined;
 
   private constructor(
     readonly scheduler: SchedulerServer,
@@ -84,10 +93,16 @@ export class LocalCluster {
     const scheduler = await SchedulerServer.start({
       listen: [`tcp://${options.host ?? "127.0.0.1"}:${options.port ?? 0}`, `inproc://skein-scheduler-${id}`],
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      clientGraceMs: options.clientGraceMs,
       allowedFailures: options.allowedFailures,
     });
     const cluster = new LocalCluster(scheduler, { nWorkers, threadsPerWorker, memoryLimit, processes });
     try {
+      if (options.dashboard !== false) {
+        const d = await Dashboard.start(scheduler, { host: options.host, ...(options.dashboard === true ? {} : options.dashboard) });
+        cluster.dashboard = d;
+        process.stderr.write(`skein dashboard at ${d.url}${d.fellBack ? ` (port ${d.requestedPort} was taken)` : ""}\n`);
+      }
       for (let i = 0; i < nWorkers; i++) await cluster.addWorker(options, i, id);
       await cluster.waitForWorkers(nWorkers, options.startTimeoutMs ?? 60_000);
     } catch (err) {
@@ -100,6 +115,11 @@ export class LocalCluster {
   /** Address for workers and clients in other processes. */
   get address(): string {
     return this.scheduler.address("tcp");
+  }
+
+  /** The dashboard's URL (http://host:port/status), or undefined when it is off. */
+  get dashboardLink(): string | undefined {
+    return this.dashboard?.url;
   }
 
   /** Address for a client in this process (no sockets, no serialization). */

@@ -71,6 +71,8 @@ export abstract class BaseConnection implements Connection {
     if (this.state === OPEN && !this.held) this.flush();
   };
 
+  authenticated(): void {}
+
   get closed(): boolean {
     return this.state !== OPEN;
   }

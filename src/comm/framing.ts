@@ -30,6 +30,11 @@ export const MAX_FRAMES_PER_BATCH = 65_536;
 export const DEFAULT_MAX_FRAME_BYTES = 2 ** 31;
 /** Default cap on the msgpack header of one batch: 512 MiB. */
 export const DEFAULT_MAX_HEADER_BYTES = 2 ** 29;
+/**
+ * Largest frame an accepted connection takes before its peer has authenticated (hello with the
+ * right token): a stranger cannot make the scheduler or a worker allocate more than this.
+ */
+export const PRE_AUTH_MAX_FRAME_BYTES = 2 ** 20;
 
 /** Malformed or over-limit input on a connection; the message says what and by how much. */
 export class FrameError extends Error {
@@ -64,8 +69,8 @@ function hex32(b: Uint8Array): string {
 }
 
 export class FrameDecoder {
-  private readonly maxFrameBytes: number;
-  private readonly maxHeaderBytes: number;
+  private maxFrameBytes: number;
+  private maxHeaderBytes: number;
   private readonly maxFrames: number;
   private state: number = FIXED;
   private readonly fixed = new Uint8Array(FIXED_BYTES);
@@ -82,6 +87,15 @@ export class FrameDecoder {
     this.maxFrameBytes = opts.maxFrameBytes;
     this.maxHeaderBytes = opts.maxHeaderBytes ?? Math.min(opts.maxFrameBytes, DEFAULT_MAX_HEADER_BYTES);
     this.maxFrames = opts.maxFrames ?? MAX_FRAMES_PER_BATCH;
+  }
+
+  /**
+   * Change the frame limit for frames not yet started (an authenticated peer gets the full limit).
+   * The header cap follows as min(maxFrameBytes, 512 MiB).
+   */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.maxFrameBytes = maxFrameBytes;
+    this.maxHeaderBytes = Math.min(maxFrameBytes, DEFAULT_MAX_HEADER_BYTES);
   }
 
   /** True while part of a frame has been received but not all of it. */

@@ -11,7 +11,7 @@ import net from "node:net";
 import type { Message } from "../protocol.js";
 import type { Connection, Listener, ListenOptions } from "./types.js";
 import { BaseConnection, commLog, errorMessage } from "./base.js";
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from "./framing.js";
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, PRE_AUTH_MAX_FRAME_BYTES } from "./framing.js";
 import { decodeBatch, encodeBatch } from "./serialize.js";
 
 export interface ConnectOptions {
@@ -67,10 +67,12 @@ export class TcpConnection extends BaseConnection {
     private readonly socket: net.Socket,
     peer: string,
     private readonly maxFrameBytes: number,
+    accepted = false,
   ) {
     super();
     this.peer = peer;
-    this.decoder = new FrameDecoder({ maxFrameBytes });
+    // An accepted socket is a stranger until the owner calls authenticated().
+    this.decoder = new FrameDecoder({ maxFrameBytes: accepted ? Math.min(maxFrameBytes, PRE_AUTH_MAX_FRAME_BYTES) : maxFrameBytes });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
@@ -81,6 +83,10 @@ export class TcpConnection extends BaseConnection {
       if (this.endTimer !== null) clearTimeout(this.endTimer);
       this.finish(`skein comm: connection with ${peer} closed`);
     });
+  }
+
+  override authenticated(): void {
+    this.decoder.setMaxFrameBytes(this.maxFrameBytes);
   }
 
   protected transmit(batch: Message[]): void {
@@ -188,7 +194,7 @@ export function acceptSocket(
   onConnection: (c: Connection) => void,
 ): void {
   const peer = formatSocketAddress(scheme, socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
-  const conn = new TcpConnection(socket, peer, maxFrameBytes);
+  const conn = new TcpConnection(socket, peer, maxFrameBytes, true);
   conns.add(conn);
   conn.untrack = () => conns.delete(conn);
   try {

@@ -18,6 +18,11 @@ export interface Connection {
   /** Called exactly once when the connection closes, for any reason, with a human-readable reason. */
   onClose: (reason: string) => void;
   close(reason?: string): void;
+  /**
+   * The peer proved who it is (hello with the right token): lift the small pre-authentication
+   * frame limit of an accepted connection to the listener's maxFrameBytes. No-op elsewhere.
+   */
+  authenticated(): void;
 }
 
 export interface Listener {

@@ -39,7 +39,11 @@ export type SchedulerEvent =
   | { type: "scatter"; client: string; data: Record<Key, number>; workers: string[] }
   /** `worker` could not fetch `key` from `errantWorker`. */
   | { type: "missing-data"; worker: string; key: Key; errantWorker: string }
-  | { type: "gather"; client: string; id: number; keys: Key[] };
+  | { type: "gather"; client: string; id: number; keys: Key[] }
+  /** Periodic: let idle workers steal queued work from backlogged ones (stealing.ts). */
+  | { type: "balance" }
+  /** The victim's answer to a steal-request: its state for the key (null: it does not have it). */
+  | { type: "steal-response"; worker: string; key: Key; state: string | null };
 
 export type SchedulerInstruction =
   | { type: "compute-task"; worker: string; msg: ComputeTask }
@@ -53,7 +57,9 @@ export type SchedulerInstruction =
   /** Keys of gather `id` that are not in memory anywhere. */
   | { type: "gather-missing"; client: string; id: number; keys: Key[] }
   /** The worker should fetch these keys from the listed holders (a fresher location list). */
-  | { type: "acquire-replicas"; worker: string; deps: DepLocation[] };
+  | { type: "acquire-replicas"; worker: string; deps: DepLocation[] }
+  /** Ask `worker` to give up `key` if it has not started it (answered by steal-response). */
+  | { type: "steal-request"; worker: string; key: Key };
 
 export const TASK_STATE_NAMES = [
   "released",

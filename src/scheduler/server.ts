@@ -7,7 +7,8 @@ import { listen } from "../comm/index.js";
 import type { Connection, Listener } from "../comm/types.js";
 import type { TlsConfig } from "../comm/tls.js";
 import type { Key } from "../graph/spec.js";
-import type { DataReply, Message, ScatterMsg, UpdateDataReply } from "../protocol.js";
+import type { DataReply, Heartbeat, Message, ScatterMsg, UpdateDataReply } from "../protocol.js";
+import { TaskStreamLog } from "../dashboard/task-stream.js";
 import { checkBatch, needsCheck } from "../protocol-check.js";
 import { SchedulerState, type SchedulerEvent, type SchedulerInstruction } from "./state.js";
 
@@ -20,6 +21,13 @@ export interface SchedulerOptions {
   tls?: TlsConfig;
   /** A connection that sends no hello for this long is refused. Default 10 s. */
   helloTimeoutMs?: number;
+  /**
+   * A client whose connection drops (without saying goodbye) keeps its tasks and results this long,
+   * so it can reconnect and resume; then they are released. Default 30 s; 0 releases at once.
+   */
+  clientGraceMs?: number;
+  /** How often idle workers may steal queued work from busy ones, in ms. Default 100; 0 disables stealing. */
+  stealIntervalMs?: number;
   /** A worker silent for this long is removed and its work recomputed elsewhere. */
   heartbeatTimeoutMs?: number;
   allowedFailures?: number;
@@ -66,14 +74,34 @@ interface PendingScatter {
   waiting: Set<string>;
 }
 
+/** Default `clientGraceMs`. */
+const CLIENT_GRACE_MS = 30_000;
+
 /** How long a new connection has to send its hello-client / hello-worker. */
 const HELLO_TIMEOUT_MS = 10_000;
 
+/**
+ * Watches the scheduler without steering it (the dashboard, the task-stream recorder): sees
+ * every event batch and heartbeat, and is closed with the scheduler. A hook that throws is
+ * logged and skipped, never fatal.
+ */
+export interface SchedulerPlugin {
+  /** A batch of events, just before the state machine handles it (it still knows every task named). */
+  onEvents?(events: readonly SchedulerEvent[]): void;
+  onHeartbeat?(worker: string, msg: Heartbeat): void;
+  close?(): void | Promise<void>;
+}
+
 export class SchedulerServer {
   readonly state: SchedulerState;
+  /** Startstops of finished and failed tasks (bounded): the dashboard's and performance reports' source. */
+  readonly taskStream: TaskStreamLog;
+  private readonly plugins: SchedulerPlugin[] = [];
   readonly addresses: string[];
   private readonly listeners: Listener[];
   private readonly clients = new Map<string, Connection>();
+  /** Clients whose connection dropped, with the timer that releases their keys. */
+  private readonly detached = new Map<string, NodeJS.Timeout>();
   private readonly workers = new Map<string, WorkerEntry>();
   private readonly gathers = new Map<number, PendingGather>();
   private readonly clientGathers = new Map<string, ClientGather>();
@@ -81,6 +109,7 @@ export class SchedulerServer {
   private nextRequestId = 1;
   private nextClientId = 1;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private balanceTimer: NodeJS.Timeout | undefined;
   private readonly workerWaiters: { n: number; resolve: () => void }[] = [];
   private closing = false;
 
@@ -94,6 +123,8 @@ export class SchedulerServer {
       allowedFailures: opts.allowedFailures,
       workerSaturation: opts.workerSaturation,
     });
+    this.taskStream = new TaskStreamLog((key) => this.state.runSpec(key)?.name);
+    this.plugins.push(this.taskStream);
   }
 
   static async start(opts: SchedulerOptions): Promise<SchedulerServer> {
@@ -113,6 +144,13 @@ export class SchedulerServer {
     const timeout = opts.heartbeatTimeoutMs ?? 30_000;
     server.heartbeatTimer = setInterval(() => server!.checkHeartbeats(timeout), Math.min(1000, timeout / 4));
     server.heartbeatTimer.unref();
+    const stealMs = opts.stealIntervalMs ?? 100;
+    if (stealMs > 0) {
+      server.balanceTimer = setInterval(() => {
+        if (server!.workers.size > 1) server!.feed([{ type: "balance" }]);
+      }, stealMs);
+      server.balanceTimer.unref();
+    }
     return server;
   }
 
@@ -144,15 +182,38 @@ export class SchedulerServer {
     }));
   }
 
+  addPlugin(plugin: SchedulerPlugin): void {
+    this.plugins.push(plugin);
+  }
+
+  removePlugin(plugin: SchedulerPlugin): void {
+    const i = this.plugins.indexOf(plugin);
+    if (i >= 0) this.plugins.splice(i, 1);
+  }
+
+  private notify(call: (p: SchedulerPlugin) => void): void {
+    for (const p of this.plugins) {
+      try {
+        call(p);
+      } catch (err) {
+        this.log("warn", `skein scheduler: plugin failed: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    await Promise.allSettled([...this.plugins].map((p) => p.close?.()));
     clearInterval(this.heartbeatTimer);
+    clearInterval(this.balanceTimer);
     for (const w of this.workers.values()) {
       w.conn.send({ op: "close", reason: "scheduler closing" });
       w.conn.close("scheduler closing");
     }
     for (const c of this.clients.values()) c.close("scheduler closing");
+    for (const t of this.detached.values()) clearTimeout(t);
+    this.detached.clear();
     await Promise.all(this.listeners.map((l) => l.close()));
   }
 
@@ -208,13 +269,35 @@ export class SchedulerServer {
     if (this.opts.token !== undefined && hello.token !== this.opts.token) {
       return this.refuse(conn, "authentication failed: wrong or missing token");
     }
+    conn.authenticated();
     if (hello.op === "hello-client") {
-      const id = `${String(hello.client || "client")}-${this.nextClientId++}`;
+      let id: string;
+      if (hello.resume !== undefined) {
+        id = hello.resume;
+        const stale = this.clients.get(id);
+        const timer = this.detached.get(id);
+        if (stale === undefined && timer === undefined) {
+          return this.refuse(conn, `client ${id} is unknown or its grace period expired (its keys were released)`);
+        }
+        if (stale !== undefined) {
+          // The client noticed the drop before we did: its new connection replaces the old one.
+          stale.onClose = () => {};
+          stale.close("replaced by the client's new connection");
+          this.forgetClientConnection(id);
+        }
+        if (timer !== undefined) {
+          clearTimeout(timer);
+          this.detached.delete(id);
+        }
+        this.log("info", `skein scheduler: client ${id} reconnected from ${conn.peer}`);
+      } else {
+        id = `${String(hello.client || "client")}-${this.nextClientId++}`;
+      }
       this.clients.set(id, conn);
       conn.onMessages = (m) => this.onClientMessages(id, m);
       conn.onClose = () => this.onClientClosed(id);
       conn.send({ op: "welcome", id });
-      this.feed([{ type: "add-client", client: id }]);
+      if (hello.resume === undefined) this.feed([{ type: "add-client", client: id }]);
       if (msgs.length > 1) this.onClientMessages(id, msgs.slice(1));
       return;
     }
@@ -256,10 +339,28 @@ export class SchedulerServer {
     if (msgs.length > 1) this.onWorkerMessages(entry, msgs.slice(1));
   }
 
-  private onClientClosed(client: string): void {
-    this.clients.delete(client);
+  private forgetClientConnection(client: string): boolean {
+    if (!this.clients.delete(client)) return false;
     for (const [id, g] of this.clientGathers) if (g.client === client) this.clientGathers.delete(id);
-    if (!this.closing) this.feed([{ type: "remove-client", client }]);
+    return true;
+  }
+
+  private onClientClosed(client: string, goodbye = false): void {
+    if (!this.forgetClientConnection(client) || this.closing) return;
+    const graceMs = this.opts.clientGraceMs ?? CLIENT_GRACE_MS;
+    if (goodbye || graceMs <= 0) {
+      this.feed([{ type: "remove-client", client }]);
+      return;
+    }
+    // Keep its keys for a while: a dropped connection (network blip) can come back and resume.
+    this.log("info", `skein scheduler: client ${client} disconnected; keeping its keys for ${graceMs} ms`);
+    const timer = setTimeout(() => {
+      this.detached.delete(client);
+      this.log("info", `skein scheduler: client ${client} did not come back within ${graceMs} ms; releasing its keys`);
+      this.feed([{ type: "remove-client", client }]);
+    }, graceMs);
+    timer.unref();
+    this.detached.set(client, timer);
   }
 
   private onWorkerClosed(address: string, reason: string): void {
@@ -303,6 +404,11 @@ export class SchedulerServer {
         case "cancel-keys":
           events.push({ type: "cancel-keys", client, keys: msg.keys });
           break;
+        case "client-goodbye":
+          this.feed(events.splice(0));
+          this.onClientClosed(client, true);
+          conn.close("client said goodbye");
+          return;
         case "gather":
           events.push({ type: "gather", client, id: msg.id, keys: msg.keys });
           break;
@@ -321,6 +427,11 @@ export class SchedulerServer {
             deps: spec?.deps ?? [],
             name: spec?.name ?? "",
           });
+          break;
+        }
+        case "task-stream": {
+          const { records, dropped } = this.taskStream.window(msg.since, msg.until);
+          this.clients.get(client)?.send({ op: "task-stream-reply", id: msg.id, records, dropped });
           break;
         }
         case "cluster-info":
@@ -366,8 +477,12 @@ export class SchedulerServer {
         case "missing-data":
           events.push({ type: "missing-data", worker: w.address, key: msg.key, errantWorker: msg.errantWorker });
           break;
+        case "steal-response":
+          events.push({ type: "steal-response", worker: w.address, key: msg.key, state: msg.state });
+          break;
         case "heartbeat":
           w.memory = msg.memory;
+          this.notify((p) => p.onHeartbeat?.(w.address, msg));
           break;
         case "worker-status":
           events.push({ type: "worker-status", worker: w.address, status: msg.status });
@@ -392,6 +507,7 @@ export class SchedulerServer {
   /** Run events through the state machine and carry out what it decides. */
   private feed(events: SchedulerEvent[]): void {
     if (events.length === 0) return;
+    this.notify((p) => p.onEvents?.(events));
     let instructions: SchedulerInstruction[];
     try {
       instructions = this.state.handleMany(events);
@@ -452,6 +568,9 @@ export class SchedulerServer {
         }
         case "gather-missing":
           this.gatherPart(ins.client, ins.id, {}, ins.keys);
+          break;
+        case "steal-request":
+          this.workers.get(ins.worker)?.conn.send({ op: "steal-request", key: ins.key });
           break;
         default: {
           const never: never = ins;

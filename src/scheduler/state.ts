@@ -19,13 +19,12 @@
  * as lineage while it has dependents (so lost results can be recomputed) and is forgotten
  * (deleted from every map) once nothing refers to it.
  *
- * Load balance without work stealing: root tasks are handed out only while a worker is below
- * its saturation limit and otherwise wait in a priority heap on the scheduler, so no worker
- * hoards more root work than it can start soon; every other task is placed by estimated start
- * time (backlog + transfer), which already moves work away from overloaded holders. A real
- * steal protocol (steal-request / steal-response round trip, confirming the victim has not
- * started the task) belongs with the multi-machine work; until then nothing here moves a task
- * that a worker may already be running.
+ * Load balance: root tasks are handed out only while a worker is below its saturation limit and
+ * otherwise wait in a priority heap on the scheduler, so no worker hoards more root work than it
+ * can start soon; every other task is placed by estimated start time (backlog + transfer). What
+ * placement could not foresee (uneven durations, a worker joining or pausing) is fixed by work
+ * stealing on the periodic "balance" event: a steal-request asks the victim to give the task up,
+ * and the task moves only when its steal-response confirms it had not started (stealing.ts).
  */
 import type { Key, RemoteErrorInfo, TaskSubmission } from "../graph/spec.js";
 import type { ComputeTask, DepLocation, StartStop } from "../protocol.js";
@@ -66,6 +65,7 @@ import {
   wantsDelete,
 } from "./model.js";
 import { ALL_BUSY, UNKNOWN_DURATION_MS, decideWorker, rootSlot, saturationLimit } from "./placement.js";
+import { chooseSteals } from "./stealing.js";
 
 export type {
   SchedulerEvent,
@@ -136,6 +136,10 @@ export class SchedulerState {
   /** Tasks whose resources are all in use right now, by constraint signature. */
   private readonly groups = new Map<string, ConstraintGroup>();
   private readonly noWorker = new Set<TaskState>();
+  /** Steals in flight: task -> thief, until the victim answers or the task leaves processing. */
+  private readonly steals = new Map<TaskState, WorkerState>();
+  private readonly stealsTo = new Map<WorkerState, number>();
+  private stealsTotal = 0;
   private readonly stateCounts = new Float64Array(NSTATES);
 
   // ---- per-stimulus scratch ----
@@ -324,6 +328,12 @@ export class SchedulerState {
       case "gather":
         this.onGather(event.client, event.id, event.keys);
         break;
+      case "balance":
+        this.onBalance();
+        break;
+      case "steal-response":
+        this.onStealResponse(event.worker, event.key, event.state);
+        break;
       default:
         unreachable(event);
     }
@@ -406,6 +416,54 @@ export class SchedulerState {
       const retry = Array.from(this.noWorker).sort((a, b) => (higherPriority(a, b) ? 1 : higherPriority(b, a) ? -1 : 0));
       for (let i = 0; i < retry.length; i++) this.recommend(retry[i], PROCESSING);
     }
+  }
+
+  // ---- work stealing ----
+
+  /** Tasks moved by stealing so far (diagnostics, tests). */
+  get stolen(): number {
+    return this.stealsTotal;
+  }
+
+  private onBalance(): void {
+    if (this.running.length === 0 || this.workerList.length < 2) return;
+    const avg = this.avgDurationMs < 0 ? UNKNOWN_DURATION_MS : this.avgDurationMs;
+    const steals = chooseSteals(this.running, this.workerList, avg, this.steals, this.stealsTo);
+    for (let i = 0; i < steals.length; i++) {
+      const { ts, victim, thief } = steals[i];
+      this.steals.set(ts, thief);
+      this.stealsTo.set(thief, (this.stealsTo.get(thief) ?? 0) + 1);
+      this.out.push({ type: "steal-request", worker: victim.address, key: ts.key });
+    }
+  }
+
+  private onStealResponse(address: string, key: Key, state: string | null): void {
+    const ts = this.tasks.get(key);
+    if (ts === undefined) return;
+    const thief = this.steals.get(ts);
+    if (thief === undefined) return;
+    this.clearSteal(ts);
+    const victim = ts.processingOn;
+    if (ts.state !== PROCESSING || victim === null || victim.address !== address) return;
+    // Only a task the victim had not started is given up (the worker released it on the request).
+    if (state !== "waiting" && state !== "ready" && state !== "constrained") return;
+    this.exitProcessing(ts, false);
+    this.stealsTotal++;
+    if (!thief.removed && !thief.paused) {
+      this.startProcessing(ts, thief);
+      this.logged(ts, PROCESSING);
+    } else {
+      this.place(ts);
+    }
+  }
+
+  private clearSteal(ts: TaskState): void {
+    const thief = this.steals.get(ts);
+    if (thief === undefined) return;
+    this.steals.delete(ts);
+    const n = (this.stealsTo.get(thief) as number) - 1;
+    if (n > 0) this.stealsTo.set(thief, n);
+    else this.stealsTo.delete(thief);
   }
 
   // ---- clients ----
@@ -1329,6 +1387,7 @@ export class SchedulerState {
   }
 
   private exitProcessing(ts: TaskState, sendFree: boolean): void {
+    if (this.steals.size > 0) this.clearSteal(ts);
     const ws = ts.processingOn as WorkerState;
     ts.processingOn = null;
     ws.processing.delete(ts);

@@ -28,13 +28,20 @@
  */
 import { parseWorkerOptions } from "./options.js";
 import { WorkerServer } from "./server.js";
+import { createLogger, lineLog, logSettings } from "../log.js";
+import { setCommLogger } from "../comm/index.js";
 
 async function main(): Promise<void> {
   let server: WorkerServer;
   try {
     const opts = parseWorkerOptions(process.argv.slice(2), process.env);
     if (opts.name !== undefined) process.env.SKEIN_WORKER_NAME = opts.name;
-    server = await WorkerServer.start(opts);
+    // `skein worker` passes its log settings down; started otherwise (LocalCluster), the
+    // server's default applies: warnings as plain lines.
+    const env = process.env;
+    const log = env.SKEIN_LOG_FORMAT || env.SKEIN_LOG_LEVEL ? lineLog(createLogger({ ...logSettings({}, env), name: "skein-worker" })) : undefined;
+    if (log) setCommLogger(log);
+    server = await WorkerServer.start(log ? { ...opts, log } : opts);
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

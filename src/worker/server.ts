@@ -414,6 +414,7 @@ export class WorkerServer {
             return;
           }
           greeted = true;
+          conn.authenticated();
           conn.send({ op: "welcome", id: this.address });
         } else if (msg.op === "get-data" && greeted) {
           conn.send(this.dataReply(msg.id, msg.keys));
