@@ -100,7 +100,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
 
-  const client = await Client.connect({ nWorkers: 2, threadsPerWorker: 1 });
+  const client = await Client.connect({ nWorkers: 2, threadsPerWorker: 1, dashboard: false });
   try {
     // 1. Data (written by the workers) and a model fitted on a separate 100k-row sample.
     progress(`data: ${rows} x ${COLS} float64 in ${FILES} Parquet files ...`);

@@ -177,7 +177,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     ...(isSkipped(anchor) ? { anchor_skipped: anchor.skipped } : {}),
   };
 
-  const client = await Client.connect({ nWorkers: 2, threadsPerWorker: 1 });
+  const client = await Client.connect({ nWorkers: 2, threadsPerWorker: 1, dashboard: false });
   try {
     // 3. Parquet -> predictProba -> sum, end to end.
     let total = 0;
@@ -226,6 +226,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       total = await sumProba(client, await ppf.predictProba(persisted, { client }));
     };
     await inMemory();
+    await sleep(100);
     const tm = await timeit(inMemory, repeat, { after: () => sleep(100) });
     const daskMem = anchorRow(anchor, "memory_predict_sum");
     const ppfMem = anchorRow(anchor, "memory_ParallelPostFit_predict_proba_sum");
@@ -256,6 +257,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       written = files.reduce((n, f) => n + f.rows, 0);
     };
     await toFiles();
+    await sleep(100);
     const tw = await timeit(toFiles, repeat, { after: () => sleep(100) });
     if (written !== rows) throw new Error(`skein bench predict: wrote ${written} prediction rows, expected ${rows}`);
     emit({

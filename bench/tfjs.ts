@@ -5,10 +5,11 @@
  *                         [--search-rows M] [--search-epochs S]
  *
  * 1. An MLP (32 -> 64 -> 64 -> 2, Adam) on N x 32 synthetic rows (default 200,000), E epochs
- *    (default 5), global batch B (default 4096): synchronous data-parallel SGD on
+ *    (default 5), global batch B (default 8192): synchronous data-parallel SGD on
  *    LocalCluster(2 workers x 1 thread), the K partitions (default 2) scattered to the workers,
  *    vs single-process tfjs-wasm (this process) on the same partitions and the same batches.
- *    Figure: samples/s (rows x epochs / wall time), target >= 1.5x on 2 cores. The two models are
+ *    Figure: samples/s (rows x epochs / wall time), target >= 1.5x on 2 cores. Large batches
+ *    amortise each step's round trip through the scheduler (see notes/readme/tfjs-bench.md). The two models are
  *    compared weight by weight (max |difference|), as a check that both did the same work.
  * 2. GridSearchCV of 8 candidates (hidden sizes x learning rates x batch sizes), cv=3, on M rows
  *    (default 20,000), S epochs (default 3): on the cluster vs the same search run sequentially in
@@ -68,7 +69,7 @@ export async function run(args: string[]): Promise<void> {
   const quick = a.flags.has("quick");
   const n = numberOption(a, "rows", quick ? 40_000 : 200_000);
   const epochs = numberOption(a, "epochs", quick ? 2 : 5);
-  const batch = numberOption(a, "batch", 4096);
+  const batch = numberOption(a, "batch", 8192);
   const k = numberOption(a, "partitions", 2);
   const m = numberOption(a, "search-rows", quick ? 5_000 : 20_000);
   const searchEpochs = numberOption(a, "search-epochs", quick ? 2 : 3);
@@ -81,7 +82,7 @@ export async function run(args: string[]): Promise<void> {
   const client = await Client.connect({ nWorkers: 2, threadsPerWorker: 1 });
   try {
     // Warm-up: each worker thread loads tfjs and the estimator module once.
-    const warm = await client.scatterMany(split(makeRows(2000, 9), 2000, k));
+    const warm = await client.scatterMany(split(makeRows(2000, 9), 2000, k), { hash: false });
     await new KerasClassifier({ ...params, epochs: 1, batchSize: 500 }).fit(warm, undefined, { client });
     await new KerasClassifier({ ...params, epochs: 1, batchSize: 500 }).fit(split(makeRows(2000, 9), 2000, k));
     for (const f of warm) f.release();
@@ -93,7 +94,7 @@ export async function run(args: string[]): Promise<void> {
     await single.fit(parts);
     const tSingle = (performance.now() - t0) / 1000;
     progress(`single: ${tSingle.toFixed(2)} s`);
-    const futs = await client.scatterMany(parts);
+    const futs = await client.scatterMany(parts, { hash: false });
     const dist = new KerasClassifier(params);
     t0 = performance.now();
     await dist.fit(futs, undefined, { client });

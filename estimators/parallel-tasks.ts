@@ -9,7 +9,8 @@
  */
 import type { Matrix } from "../src/data/matrix.js";
 import { toMatrix } from "../src/data/parquet/to-matrix.js";
-import { allocColumn } from "../src/data/partition.js";
+import { allocColumn, slicePartition } from "../src/data/partition.js";
+import { readParquetTask, type ParquetPartSpec } from "../src/data/parquet-tasks.js";
 import type { Column, FramePartition, Schema } from "../src/data/types.js";
 import { PREFIX, fromJSONAsync, type Estimator, type EstimatorJSON } from "./base.js";
 // Side effects: register skein's estimator classes on the worker (the others carry their module URL).
@@ -72,28 +73,75 @@ function rowsOfPart(part: FramePartition | Matrix): number {
   return (part as { rows: number }).rows;
 }
 
-/** One output column from column j of a row-major block, in the field's dtype. */
-function outputColumn(values: Float64Array, rows: number, cols: number, j: number, dtype: string, name: string): Column {
-  const out = allocColumn(dtype as never, rows);
-  if (Array.isArray(out) || out instanceof BigInt64Array || out instanceof BigUint64Array) {
-    throw new TypeError(`${PREFIX} ParallelPostFit: output column "${name}" is declared ${dtype}; model outputs are numbers (float64, float32, int32 or bool)`);
-  }
-  if (cols === 1) {
-    (out as Float64Array).set(values.subarray(0, rows));
+/** Rows per model call: blocks of about 256 KiB of features stay in cache and keep allocations small. */
+const BLOCK_BYTES = 1 << 18;
+
+type NumericColumn = Exclude<Column, (string | null)[] | BigInt64Array | BigUint64Array>;
+
+/** Output columns of the declared dtypes, `rows` long. */
+function allocOutputs(fields: Schema, rows: number): NumericColumn[] {
+  return fields.map((f) => {
+    const out = allocColumn(f.dtype, rows);
+    if (Array.isArray(out) || out instanceof BigInt64Array || out instanceof BigUint64Array) {
+      throw new TypeError(`${PREFIX} ParallelPostFit: output column "${f.name}" is declared ${f.dtype}; model outputs are numbers (float64, float32, int32 or bool)`);
+    }
     return out;
+  });
+}
+
+/** Scatters a row-major block (`rows` x `width`) into the output columns at row `at`. */
+function storeBlock(values: Float64Array, rows: number, width: number, outs: NumericColumn[], at: number): void {
+  if (width === 1) {
+    outs[0].set(values.subarray(0, rows), at);
+    return;
   }
-  for (let i = 0, k = j; i < rows; i++, k += cols) out[i] = values[k];
-  return out;
+  for (let j = 0; j < width; j++) {
+    const o = outs[j];
+    for (let i = 0, k = j; i < rows; i++, k += width) o[at + i] = values[k];
+  }
+}
+
+/** Rows [lo, hi) of the features as a row-major matrix in `buf` (float64 columns), else via toMatrix. */
+function featureBlock(part: FramePartition | Matrix, spec: { features: readonly string[] | null }, f64: Float64Array[] | null, buf: Float64Array, lo: number, hi: number, index: number): Matrix {
+  const n = hi - lo;
+  if (spec.features === null) {
+    const m = featuresOf(part, spec, index);
+    return { rows: n, cols: m.cols, data: m.data.subarray(lo * m.cols, hi * m.cols) };
+  }
+  const p = spec.features.length;
+  if (f64 === null) return featuresOf(slicePartition(part as FramePartition, lo, hi), spec, index);
+  const data = buf.subarray(0, n * p);
+  for (let j = 0; j < p; j++) {
+    const c = f64[j];
+    for (let i = 0, k = j; i < n; i++, k += p) data[k] = c[lo + i];
+  }
+  return { rows: n, cols: p, data };
+}
+
+/** The model's output for one block, row-major, with its width. */
+function runBlock(est: Estimator, method: PostFitMethod, X: Matrix, index: number): { values: Float64Array; width: number } {
+  if (method === "predict") {
+    if (!est.predict) throw new TypeError(`${PREFIX} ParallelPostFit: ${est.estimatorType} has no predict()`);
+    const values = est.predict(X);
+    if (values.length !== X.rows) throw new RangeError(`${PREFIX} ParallelPostFit: ${est.estimatorType}.predict gave ${values.length} values for ${X.rows} rows (partition ${index})`);
+    return { values, width: 1 };
+  }
+  const f = est[method];
+  if (!f) throw new TypeError(`${PREFIX} ParallelPostFit: ${est.estimatorType} has no ${method}()`);
+  const m = f.call(est, X);
+  if (m.rows !== X.rows) throw new RangeError(`${PREFIX} ParallelPostFit: ${est.estimatorType}.${method} gave ${m.rows} rows for ${X.rows} (partition ${index})`);
+  return { values: m.data, width: m.cols };
 }
 
 /**
  * `spec.method` of the model on one partition (a Frame partition or a Matrix), as a Frame
- * partition of `spec.schema`. Empty partitions give an empty output without calling the model.
+ * partition of `spec.schema`. Rows go through the model in blocks of about 256 KiB of features
+ * (predictions of a row never depend on the other rows of a call), written straight into the
+ * output columns. Empty partitions give an empty output without calling the model.
  */
 export async function postFitPartition(part: FramePartition | Matrix, model: EstimatorJSON, spec: PostFitSpec): Promise<FramePartition> {
   const rows = rowsOfPart(part);
   const columns = new Map<string, Column>();
-  const nOut = spec.schema.length - spec.passthrough.length;
   if (spec.passthrough.length) {
     const cols = (part as FramePartition).columns;
     for (const name of spec.passthrough) {
@@ -103,34 +151,43 @@ export async function postFitPartition(part: FramePartition | Matrix, model: Est
     }
   }
   const outFields = spec.schema.slice(spec.passthrough.length);
-  if (rows === 0) {
-    for (const f of outFields) columns.set(f.name, allocColumn(f.dtype, 0));
-    return { rows: 0, columns };
-  }
+  const outs = allocOutputs(outFields, rows);
+  outFields.forEach((f, j) => columns.set(f.name, outs[j]));
+  if (rows === 0) return { rows: 0, columns };
   const est = await cachedModel(spec.modelKey, model);
-  const X = featuresOf(part, spec, spec.index);
-  let values: Float64Array;
-  let width: number;
-  if (spec.method === "predict") {
-    if (!est.predict) throw new TypeError(`${PREFIX} ParallelPostFit: ${est.estimatorType} has no predict()`);
-    values = est.predict(X);
-    width = 1;
-    if (values.length !== rows) throw new RangeError(`${PREFIX} ParallelPostFit: ${est.estimatorType}.predict gave ${values.length} values for ${rows} rows (partition ${spec.index})`);
+  let f64: Float64Array[] | null = null;
+  let p: number;
+  if (spec.features !== null) {
+    const cols = (part as FramePartition).columns;
+    if (!(cols instanceof Map)) throw new TypeError(`${PREFIX} ParallelPostFit: partition ${spec.index} is not a Frame partition`);
+    const arrays = spec.features.map((name) => cols.get(name));
+    if (arrays.every((a): a is Float64Array => a instanceof Float64Array && a.length === rows)) f64 = arrays;
+    p = spec.features.length;
   } else {
-    const f = est[spec.method];
-    if (!f) throw new TypeError(`${PREFIX} ParallelPostFit: ${est.estimatorType} has no ${spec.method}()`);
-    const m = f.call(est, X);
-    if (m.rows !== rows) throw new RangeError(`${PREFIX} ParallelPostFit: ${est.estimatorType}.${spec.method} gave ${m.rows} rows for ${rows} (partition ${spec.index})`);
-    values = m.data;
-    width = m.cols;
+    p = featuresOf(part, spec, spec.index).cols;
   }
-  if (width !== nOut) {
-    throw new RangeError(
-      `${PREFIX} ParallelPostFit: ${spec.method} of partition ${spec.index} gave ${width} column(s), the output schema declares ${nOut} (${outFields.map((f) => f.name).join(", ")})`,
-    );
+  const block = Math.max(1, Math.floor(BLOCK_BYTES / (8 * Math.max(1, p))));
+  const buf = new Float64Array(Math.min(block, rows) * p);
+  for (let lo = 0; lo < rows; lo += block) {
+    const hi = Math.min(rows, lo + block);
+    const { values, width } = runBlock(est, spec.method, featureBlock(part, spec, f64, buf, lo, hi, spec.index), spec.index);
+    if (width !== outs.length) {
+      throw new RangeError(
+        `${PREFIX} ParallelPostFit: ${spec.method} of partition ${spec.index} gave ${width} column(s), the output schema declares ${outs.length} (${outFields.map((f) => f.name).join(", ")})`,
+      );
+    }
+    storeBlock(values, hi - lo, width, outs, lo);
   }
-  outFields.forEach((f, j) => columns.set(f.name, outputColumn(values, rows, width, j, f.dtype, f.name)));
   return { rows, columns };
+}
+
+/**
+ * readParquet's partition task fused with postFitPartition: the rows read go straight into the
+ * model, so the full-width partition is never stored as a task result (nor copied to shared
+ * memory), and only the columns the model and the id columns need are decoded.
+ */
+export async function readPostFitPartition(read: ParquetPartSpec, model: EstimatorJSON, spec: PostFitSpec): Promise<FramePartition> {
+  return postFitPartition(await readParquetTask(read), model, spec);
 }
 
 // ------------------------------------------------------------------ scoring

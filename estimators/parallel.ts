@@ -8,6 +8,8 @@
  *   identity), then the model's outputs ("prediction"; "proba_<label>" per class;
  *   "t0".. for transform) unless `outputSchema` says otherwise. Empty partitions give empty
  *   outputs. `writeParquet(await ppf.predict(frame), dir)` writes the results from the workers.
+ * - A partition that is still readParquet's own task is read inside the prediction task, with
+ *   only the columns the model and the id columns need (no full-width partition is stored).
  * - On a local Matrix every method is the wrapped estimator's, so ParallelPostFit passes the
  *   conformance suite and works inside GridSearchCV and Pipeline.
  */
@@ -17,8 +19,11 @@ import { resolveClient, task, type Part } from "../src/data/collection.js";
 import { Frame, checkSchema } from "../src/data/frame.js";
 import { concatRows, type Matrix } from "../src/data/matrix.js";
 import { MatrixCollection, XYCollection } from "../src/data/matrix-collection.js";
+import { readParquetTask, type ParquetPartSpec } from "../src/data/parquet-tasks.js";
 import { isNumeric } from "../src/data/partition.js";
 import type { Field, FramePartition, Schema, XYPartition } from "../src/data/types.js";
+import { locateFunction } from "../src/functions/locate.js";
+import { Delayed } from "../src/graph/delayed.js";
 import {
   BaseEstimator,
   NotFittedError,
@@ -36,7 +41,7 @@ import {
   type Params,
 } from "./base.js";
 import { getScorer } from "./metrics.js";
-import { postFitPartition, scorePartition, type PostFitMethod, type PostFitSpec, type ScorePiece, type ScoreSpec } from "./parallel-tasks.js";
+import { postFitPartition, readPostFitPartition, scorePartition, type PostFitMethod, type PostFitSpec, type ScorePiece, type ScoreSpec } from "./parallel-tasks.js";
 
 export interface ParallelPostFitParams extends Record<string, unknown> {
   estimator: Estimator | null;
@@ -71,6 +76,8 @@ export type PostFitInput = Frame | MatrixCollection;
 interface PostFitState {
   estimator: EstimatorJSON;
 }
+
+const OUTPUT_DTYPES: ReadonlySet<string> = new Set(["float64", "float32", "int32", "bool"]);
 
 function isMatrix(v: unknown): v is Matrix {
   return typeof v === "object" && v !== null && (v as Matrix).data instanceof Float64Array && typeof (v as Matrix).rows === "number";
@@ -243,6 +250,11 @@ export class ParallelPostFit<P extends ParallelPostFitParams = ParallelPostFitPa
     const given = override ?? this.params.outputSchema;
     if (given) {
       checkSchema(given);
+      for (const f of given) {
+        if (!OUTPUT_DTYPES.has(f.dtype)) {
+          throw new TypeError(`${PREFIX} ${this.estimatorType}.${method}: output column "${f.name}" is declared ${f.dtype}; model outputs are numbers (float64, float32, int32 or bool)`);
+        }
+      }
       return given;
     }
     const m = this.model(method);
@@ -293,7 +305,12 @@ export class ParallelPostFit<P extends ParallelPostFitParams = ParallelPostFitPa
     const client = resolveClient(opts.client);
     const model = await this.scatterModel(client);
     const base = { method, features, passthrough: ids, schema, modelKey: model.key };
-    const parts: Part<FramePartition>[] = X.parts.map((p, index) => task(postFitPartition, p, model, { ...base, index } satisfies PostFitSpec));
+    const needed = features === null ? null : new Set([...ids, ...features]);
+    const parts: Part<FramePartition>[] = X.parts.map((p, index) => {
+      const spec: PostFitSpec = { ...base, index };
+      const read = needed === null ? null : readSpecOf(p, needed);
+      return read ? task(readPostFitPartition, read, model, spec) : task(postFitPartition, p, model, spec);
+    });
     return new Frame(parts, X.rows, schema);
   }
 
@@ -331,6 +348,28 @@ export class ParallelPostFit<P extends ParallelPostFitParams = ParallelPostFitPa
     }
     return scorer(recorded(m, pieces), { rows: 0, cols: 0, data: new Float64Array(0) }, concatVectors(pieces.map((p) => p.y)));
   }
+}
+
+let readRef: { module: string; name: string } | undefined;
+
+/**
+ * The read spec of a partition that is still readParquet's own task (not run, no inputs), with
+ * the columns narrowed to `needed` (plus those its row filter reads): such a partition is read
+ * inside the prediction task. Anything else (persisted, filtered, mapped) gives null.
+ */
+function readSpecOf(p: Part<FramePartition | Matrix>, needed: ReadonlySet<string>): ParquetPartSpec | null {
+  if (!(p instanceof Delayed) || p.dependencies.length !== 0 || p.external.size !== 0) return null;
+  readRef ??= locateFunction(readParquetTask);
+  const fn = p.task.fn;
+  if (!fn || fn.module !== readRef.module || fn.name !== readRef.name || p.task.args.length !== 1) return null;
+  const spec = p.task.args[0] as ParquetPartSpec;
+  if (spec === null || typeof spec !== "object" || !Array.isArray(spec.read) || !Array.isArray(spec.schema)) return null;
+  const filtered = new Set(spec.clauses.flatMap((c) => c.map((t) => t[0])));
+  return {
+    ...spec,
+    read: spec.read.filter((c) => needed.has(c) || filtered.has(c)),
+    schema: spec.schema.filter((f) => needed.has(f.name)),
+  };
 }
 
 function concatVectors(vs: readonly Float64Array[]): Float64Array {

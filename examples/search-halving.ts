@@ -65,7 +65,7 @@ export async function main(): Promise<void> {
     // 3. Hyperband: brackets run at once, each rung submitted as soon as its bracket's scores are
     //    in. The resource here is LogisticRegression's maxIter (refit per rung); an estimator with
     //    partialFit would be continued on the workers instead (resource "partialFit").
-    const hb = new HyperbandSearchCV({ estimator: new LogisticRegression({ solver: "gradientDescent", tol: 1e-12 }), paramDistributions: { C: logUniform(1e-3, 1e2) }, resource: "maxIter", maxIter: 27, cv: 3, seed: 0 });
+    const hb = new HyperbandSearchCV({ estimator: new LogisticRegression({ solver: "gradientDescent", tol: 1e-12 }), paramDistributions: { C: logUniform(1e-3, 1e2) }, resource: "maxIter", maxIter: small ? 9 : 27, cv: 3, seed: 0 });
     await hb.fit(XTrain, labels, { client });
     console.log(`hyperband: brackets ${JSON.stringify(hb.brackets.map((b) => [b.n, b.r]))}, ${hb.cvResults.params.length} rows; best ${JSON.stringify({ C: Number((hb.bestParams.C as number).toPrecision(3)), maxIter: hb.bestParams.maxIter })} accuracy ${hb.bestScore.toFixed(4)}`);
   } finally {

@@ -16,7 +16,7 @@ import { Client, isMain } from "skein";
 import { makeClassification, readParquet, writeParquet } from "skein/data";
 import { GridSearchCV, ParallelPostFit, load, save } from "skein/estimators";
 // Published as the `skein/estimators/tfjs` entry (kept apart: importing it loads TensorFlow.js).
-import { KerasClassifier, mlp, tfReady } from "../estimators/tfjs/index.js";
+import { KerasClassifier, mlp, tfReady } from "skein/estimators/tfjs";
 
 export async function main(): Promise<void> {
   const small = process.env.SKEIN_EXAMPLE_SMALL === "1";

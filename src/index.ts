@@ -16,5 +16,6 @@ export { readTlsFiles, type TlsConfig, type TlsFiles } from "./comm/tls.js";
 export { progress, ProgressReporter, type ProgressOptions } from "./client/progress.js";
 export { visualize, toDot, type Visualizable, type VisualizeOptions, type VisualState } from "./graph/visualize.js";
 export { Dashboard, type DashboardOptions } from "./dashboard/server.js";
+export type { SchedulerPlugin } from "./scheduler/server.js";
 export { type PerformanceReportOptions } from "./client/performance-report.js";
 export { applyDiskCache, cacheFileName, loadCached, storeCached, type CacheOption, type CacheRewrite, type DiskCacheOptions } from "./graph/cache.js";

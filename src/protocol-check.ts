@@ -91,15 +91,19 @@ function isStartStops(v: unknown): boolean {
   return true;
 }
 
+/** `key` strings plus number columns of the same length. */
+function isColumns(v: unknown, cols: readonly string[]): boolean {
+  if (!isObj(v) || !isStrArray(v.key)) return false;
+  const n = (v.key as unknown[]).length;
+  for (const col of cols) if (!isNumArray(v[col]) || (v[col] as unknown[]).length !== n) return false;
+  return true;
+}
+
 /** Columns of equal length, names and workers as lists. */
 function isTaskStream(v: unknown): boolean {
-  if (!isObj(v) || !isStrArray(v.fnNames) || !isStrArray(v.key) || !Array.isArray(v.workers)) return false;
+  if (!isObj(v) || !isStrArray(v.fnNames) || !Array.isArray(v.workers)) return false;
   for (const w of v.workers as unknown[]) if (!isObj(w) || !isStr(w.address) || !isStr(w.name) || !isNum(w.nthreads)) return false;
-  const n = (v.key as unknown[]).length;
-  for (const col of ["fn", "worker", "lane", "action", "erred", "start", "stop", "nbytes"]) {
-    if (!isNumArray(v[col]) || (v[col] as unknown[]).length !== n) return false;
-  }
-  return true;
+  return isColumns(v, ["fn", "worker", "lane", "action", "erred", "start", "stop", "nbytes"]);
 }
 
 function isErrorInfo(v: unknown): boolean {
@@ -166,7 +170,12 @@ const CHECKS: Record<Message["op"], Check> = {
   "task-stream": (m) =>
     first(need(m, "id", isId(m.id), "an integer"), need(m, "since", isNum(m.since), "a number"), need(m, "until", isNum(m.until), "a number")),
   "task-stream-reply": (m) =>
-    first(need(m, "id", isId(m.id), "an integer"), need(m, "records", isTaskStream(m.records), "task-stream columns"), need(m, "dropped", isNum(m.dropped), "a number")),
+    first(
+      need(m, "id", isId(m.id), "an integer"),
+      need(m, "records", isTaskStream(m.records), "task-stream columns"),
+      need(m, "transfers", isColumns(m.transfers, ["fn", "worker", "time", "nbytes"]), "transfer columns"),
+      need(m, "dropped", isNum(m.dropped), "a number"),
+    ),
   "run-spec-reply": (m) =>
     first(
       need(m, "id", isId(m.id), "an integer"),

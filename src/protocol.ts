@@ -96,8 +96,20 @@ export interface TaskStreamRecords {
   nbytes: number[];
 }
 export const TASK_STREAM_ACTIONS = ["compute", "transfer", "disk-read", "disk-write"] as const;
+/**
+ * Results copied to another worker (a dependency fetched, a replica made), one entry per key,
+ * as the receiving worker reported it (add-keys): `time` is when the scheduler heard of it
+ * (epoch ms); `fn` and `worker` index the fnNames and workers of the records sent with them.
+ */
+export interface DataTransfers {
+  key: Key[];
+  fn: number[];
+  worker: number[];
+  time: number[];
+  nbytes: number[];
+}
 /** `dropped`: matching records the scheduler no longer holds (its buffer is bounded). */
-export interface TaskStreamReply { op: "task-stream-reply"; id: number; records: TaskStreamRecords; dropped: number }
+export interface TaskStreamReply { op: "task-stream-reply"; id: number; records: TaskStreamRecords; transfers: DataTransfers; dropped: number }
 export interface ClusterInfoReply {
   op: "cluster-info-reply";
   id: number;

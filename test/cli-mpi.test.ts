@@ -74,3 +74,21 @@ describe("skein mpi under mpirun -n 4", () => {
     expect(existsSync(`${file}.exit`)).toBe(false);
   });
 });
+
+describe("skein mpi under Slurm's variables (srun sets them; here three processes play the ranks)", () => {
+  it("rank 1 exits with the script's own code, the other ranks with 0", async () => {
+    const slurm = (rank: number) =>
+      spawnProc(process.execPath, ["--import", "tsx", CLI_MAIN, "mpi", "--no-dashboard", "--log-level", "warn", SCRIPT, "--exit-3"], {
+        SLURM_PROCID: String(rank),
+        SLURM_NTASKS: "3",
+        SLURM_JOB_ID: `t${process.pid}`,
+        SLURM_STEP_ID: "0",
+        SKEIN_LOG_LEVEL: undefined,
+        SKEIN_LOG_FORMAT: undefined,
+      });
+    const ranks = [slurm(0), slurm(1), slurm(2)];
+    expect(await Promise.all(ranks.map((r) => r.exited(60_000)))).toEqual([0, 3, 0]);
+    expect(JSON.parse(ranks[1].stdout.trim())).toEqual({ workers: ["rank-2"], total: 5, ranOn: ["rank-2"], args: ["--exit-3"] });
+    expect(existsSync(join(tmpdir(), `skein-mpi-t${process.pid}.0.json`))).toBe(false);
+  });
+});

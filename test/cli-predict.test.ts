@@ -89,6 +89,34 @@ describe("skein predict", () => {
     expect(Array.from(b.columns.get("prediction") as Float64Array)).toEqual(Array.from(model.predict(inputs[0])));
   }, 150_000);
 
+  it("runs on a running scheduler with --scheduler (transform of a saved pipeline into an output directory tree)", async () => {
+    const s = skein(["scheduler", "--port", "0"], { SKEIN_TOKEN: undefined });
+    const [, address] = await s.waitFor(/listening at (\S+)\n/);
+    const w = skein(["worker", address, "--nworkers", "1", "--nthreads", "1", "--memory-limit", "1GB"], { SKEIN_TOKEN: undefined });
+    await w.waitFor(/skein worker .* listening at /);
+    const { Pipeline, StandardScaler } = await import("../estimators/index.js");
+    const Xt = { rows: 400, cols: 3, data: features(400, 1) };
+    const pipe = await new Pipeline({ steps: [["s", new StandardScaler()]] }).fit(Xt);
+    await save(pipe, join(dir, "scaler.json"));
+    mkdirSync(join(dir, "tree", "a"), { recursive: true });
+    mkdirSync(join(dir, "tree", "b"));
+    await writeInput(join(dir, "tree", "a", "in-2.parquet"), inputs[2], 0);
+    await writeInput(join(dir, "tree", "b", "in-2.parquet"), inputs[0], 0);
+    const out = join(dir, "out-remote");
+    const p = skein(["predict", "--model", join(dir, "scaler.json"), "--input", join(dir, "tree"), "--output", out, "--method", "transform", "--columns", FEATURES.join(","), "--scheduler", address], { SKEIN_TOKEN: undefined });
+    const code = await p.exited(120_000);
+    expect(p.stderr).not.toMatch(/Error/);
+    expect(code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["a", "b"]);
+    expect((await readRowGroups(join(out, "b", "in-2.parquet"))).rows).toBe(SIZES[0]);
+    const b = await readRowGroups(join(out, "a", "in-2.parquet"));
+    expect([...b.columns.keys()]).toEqual(["t0", "t1", "t2"]);
+    const want = pipe.transform(inputs[2]);
+    expect(Array.from(b.columns.get("t1") as Float64Array)).toEqual(Array.from({ length: SIZES[2] }, (_, i) => want.data[3 * i + 1]));
+    s.child.kill("SIGTERM");
+    expect(await w.exited(30_000)).toBe(0);
+  }, 150_000);
+
   it("a model file that cannot be loaded is an error naming it", async () => {
     const path = join(dir, "broken-model.json");
     writeFileSync(path, '{"format":"skein-model","version":1,');

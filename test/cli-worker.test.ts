@@ -132,7 +132,7 @@ describe("skein worker", () => {
   it("runs over TLS with mutual certificates, and the scheduler refuses a client without one", async () => {
     const tlsArgs = (f: { ca: string; cert: string; key: string }) => ["--tls-ca", f.ca, "--tls-cert", f.cert, "--tls-key", f.key];
     const s = skein(["scheduler", "--host", "127.0.0.1", "--port", "0", ...tlsArgs(certs.files.node)]);
-    const [, address] = await s.waitFor(/^skein scheduler listening at (tls:\/\/127\.0\.0\.1:[0-9]+)\n$/);
+    const [, address] = await s.waitFor(/^skein scheduler listening at (tls:\/\/127\.0\.0\.1:[0-9]+)\n/);
     const w = skein(["worker", address, "--nworkers", "2", "--name", "t", ...tlsArgs(certs.files.other)]);
     await w.waitFor(/(skein worker .*\n){2}/);
     expect(workerLines(w.stdout).every((x) => x.address.startsWith("tls://127.0.0.1:"))).toBe(true);

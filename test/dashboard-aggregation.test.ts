@@ -65,10 +65,43 @@ describe("TaskStreamLog", () => {
     expect(log.slice(0).key).toEqual(["f-2", "f-3", "f-4", "f-5"]);
     expect(log.slice(4, 5).key).toEqual(["f-4"]);
     // [33, 41] overlaps f-3 (30..35) and f-4 (40..45); nothing it covered was overwritten.
-    expect(log.window(33, 41)).toMatchObject({ records: { key: ["f-3", "f-4"] }, dropped: 0 });
+    expect(log.window(33, 41)).toMatchObject({ records: { key: ["f-3", "f-4"] }, transfers: { key: [] }, dropped: 0 });
     // A window from 0 began before the oldest record still held: 2 records are gone.
     expect(log.window(0, 100)).toMatchObject({ records: { key: ["f-2", "f-3", "f-4", "f-5"] }, dropped: 2 });
     expect(() => new TaskStreamLog(() => "f", 0)).toThrow("skein task stream: capacity must be a positive integer, got 0");
+  });
+
+  it("starts small and grows its arrays up to the capacity before wrapping", () => {
+    const log = new TaskStreamLog(() => "f", 3000);
+    for (let i = 0; i < 5000; i++) log.add(`f-${i}`, "tcp://w:1", compute(i, i + 0.25), false, i);
+    const s = log.slice(0);
+    expect(s.key.length).toBe(3000);
+    expect([s.key[0], s.key[2999]]).toEqual(["f-2000", "f-4999"]);
+    expect([s.start[0], s.nbytes[2999]]).toEqual([2000, 4999]);
+    for (let i = 0; i < 5000; i++) log.copied("tcp://w:1", [`f-${i}`], { [`f-${i}`]: 1 });
+    expect(log.window(0, Infinity).transfers.key.length).toBe(3000);
+    expect(log.received("tcp://w:1")).toEqual([5000, 5000]);
+  });
+});
+
+describe("copies between workers", () => {
+  it("counts add-keys per receiving worker and answers them by time window", () => {
+    let now = 100;
+    const log = new TaskStreamLog((k) => (k.startsWith("load") ? "load" : undefined), 10, () => now);
+    log.onEvents([
+      { type: "add-worker", worker: "tcp://a:1", name: "a", nthreads: 1, memoryLimit: 0, resources: {} },
+      { type: "add-keys", worker: "tcp://a:1", keys: ["load-1", "load-2"], nbytes: { "load-1": 800, "load-2": 16 } },
+    ]);
+    now = 200;
+    log.onEvents([{ type: "add-keys", worker: "tcp://b:1", keys: ["x-0123456789"], nbytes: {} }]);
+    expect(log.received("tcp://a:1")).toEqual([2, 816]);
+    expect(log.received("tcp://b:1")).toEqual([1, 0]);
+    expect(log.received("tcp://nobody:1")).toEqual([0, 0]);
+    const all = log.window(0, 1000);
+    expect(all.records.fnNames).toEqual(["load", "x"]);
+    expect(all.records.workers.map((w) => w.name)).toEqual(["a", "tcp://b:1"]);
+    expect(all.transfers).toEqual({ key: ["load-1", "load-2", "x-0123456789"], fn: [0, 0, 1], worker: [0, 0, 1], time: [100, 100, 200], nbytes: [800, 16, 0] });
+    expect(log.window(150, 1000).transfers.key).toEqual(["x-0123456789"]);
   });
 });
 
@@ -190,39 +223,40 @@ describe("ProgressTracker against a real SchedulerState", () => {
 });
 
 describe("performance report summaries", () => {
-  function records() {
-    const log = new TaskStreamLog((k) => k.replace(/-\d+$/, ""));
+  function window() {
+    const log = new TaskStreamLog((k) => k.replace(/-\d+$/, ""), 100, () => 1031);
     log.onEvents([
       { type: "add-worker", worker: "tcp://a:1", name: "a", nthreads: 1, memoryLimit: 0, resources: {} },
       { type: "add-worker", worker: "tcp://b:1", name: "b", nthreads: 2, memoryLimit: 0, resources: {} },
     ]);
     log.add("load-1", "tcp://a:1", compute(1000, 1010), false, 100);
     log.add("load-2", "tcp://b:1", compute(1000, 1030), false, 300);
+    log.copied("tcp://a:1", ["load-2"], { "load-2": 300 });
     log.add("fit-1", "tcp://b:1", [{ action: "transfer", start: 1030, stop: 1034 }, { action: "compute", start: 1034, stop: 1054 }], false, 8);
     log.add("fit-2", "tcp://a:1", compute(1054, 1060), true, 0);
-    return log.slice(0);
+    return { ...log.window(1000, 1100), start: 1000, stop: 1100 };
   }
 
-  it("sums time per function and per worker, transfers apart", () => {
-    const s = summarizeTaskStream(records(), 1000, 1100);
-    expect(s).toMatchObject({ tasks: 4, erred: 1, computeMs: 66, transfers: 1, transferMs: 4, diskMs: 0 });
+  it("sums time per function and per worker, copies and timed transfers apart", () => {
+    const s = summarizeTaskStream(window());
+    expect(s).toMatchObject({ tasks: 4, erred: 1, computeMs: 66, copies: 1, copiedBytes: 300, transfers: 1, transferMs: 4, diskMs: 0 });
     expect(s.functions).toEqual([
-      { name: "load", tasks: 2, erred: 0, computeMs: 40, meanMs: 20, maxMs: 30, nbytes: 400, transfers: 0, transferMs: 0, diskMs: 0 },
-      { name: "fit", tasks: 2, erred: 1, computeMs: 26, meanMs: 13, maxMs: 20, nbytes: 8, transfers: 1, transferMs: 4, diskMs: 0 },
+      { name: "load", tasks: 2, erred: 0, computeMs: 40, meanMs: 20, maxMs: 30, nbytes: 400, copies: 1, copiedBytes: 300, transfers: 0, transferMs: 0, diskMs: 0 },
+      { name: "fit", tasks: 2, erred: 1, computeMs: 26, meanMs: 13, maxMs: 20, nbytes: 8, copies: 0, copiedBytes: 0, transfers: 1, transferMs: 4, diskMs: 0 },
     ]);
     expect(s.workers).toEqual([
-      { name: "a", address: "tcp://a:1", nthreads: 1, tasks: 2, computeMs: 16, transfers: 0, transferMs: 0 },
-      { name: "b", address: "tcp://b:1", nthreads: 2, tasks: 2, computeMs: 50, transfers: 1, transferMs: 4 },
+      { name: "a", address: "tcp://a:1", nthreads: 1, tasks: 2, computeMs: 16, copies: 1, copiedBytes: 300, transfers: 0, transferMs: 0 },
+      { name: "b", address: "tcp://b:1", nthreads: 2, tasks: 2, computeMs: 50, copies: 0, copiedBytes: 0, transfers: 1, transferMs: 4 },
     ]);
   });
 
   it("samples how many tasks compute at each instant", () => {
     // Instants 1000, 1020, ..., 1100: load-1 covers 1000; load-2 1000, 1020; fit-1 1040; fit-2 (1054..1060) 1060.
-    expect(concurrency(records(), 1000, 1100, 6)).toEqual({ t: [1, 1.02, 1.04, 1.06, 1.08, 1.1], running: [2, 1, 1, 1, 0, 0] });
+    expect(concurrency(window().records, 1000, 1100, 6)).toEqual({ t: [1, 1.02, 1.04, 1.06, 1.08, 1.1], running: [2, 1, 1, 1, 0, 0] });
   });
 
   it("renders one HTML file with uPlot and the data inlined, nothing fetched", () => {
-    const html = renderPerformanceReport(records(), { start: 1000, stop: 1100, dropped: 0 }, { title: "run <1>" });
+    const html = renderPerformanceReport(window(), { title: "run <1>" });
     expect(html.startsWith("<!doctype html>")).toBe(true);
     expect(html).toContain("<title>run &#60;1&#62;</title>");
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
@@ -239,9 +273,13 @@ describe("task-stream wire messages", () => {
     expect(checkMessage({ op: "task-stream", id: 1, since: 0, until: 5 })).toBeNull();
     expect(checkMessage({ op: "task-stream", id: 1, since: "0", until: 5 })).toBe('task-stream: field "since" must be a number, got "0"');
     const records = records1();
-    expect(checkMessage({ op: "task-stream-reply", id: 2, records, dropped: 0 })).toBeNull();
-    expect(checkMessage({ op: "task-stream-reply", id: 2, records: { ...records, stop: [] }, dropped: 0 })).toBe(
+    const transfers = { key: ["f-1"], fn: [0], worker: [0], time: [5], nbytes: [8] };
+    expect(checkMessage({ op: "task-stream-reply", id: 2, records, transfers, dropped: 0 })).toBeNull();
+    expect(checkMessage({ op: "task-stream-reply", id: 2, records: { ...records, stop: [] }, transfers, dropped: 0 })).toBe(
       'task-stream-reply: field "records" must be task-stream columns, got an object',
+    );
+    expect(checkMessage({ op: "task-stream-reply", id: 2, records, transfers: { ...transfers, time: ["5"] }, dropped: 0 })).toBe(
+      'task-stream-reply: field "transfers" must be transfer columns, got an object',
     );
     expect(checkMessage({ op: "heartbeat", memory: { managed: 1, spilled: 0, rss: 2 }, executing: 0, ready: 0, cpu: "x" })).toBe(
       'heartbeat: field "cpu" must be a number when present, got "x"',

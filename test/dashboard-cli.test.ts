@@ -23,6 +23,12 @@ describe("skein scheduler dashboard flags", () => {
     expect(await p.exited(30_000)).toBe(0);
   }, 120_000);
 
+  it("rejects a bad --dashboard-port by name", async () => {
+    const p = skein(["scheduler", "--port", "0", "--dashboard-port", "99999"], { SKEIN_TOKEN: undefined });
+    expect(await p.exited(30_000)).toBe(1);
+    expect(p.stderr).toBe('skein: --dashboard-port must be an integer from 0 to 65535, got "99999"\n');
+  }, 60_000);
+
   it("serves none with --no-dashboard", async () => {
     const p = skein(["scheduler", "--port", "0", "--no-dashboard"], { SKEIN_TOKEN: undefined });
     await p.waitFor(/skein scheduler listening at tcp:\/\/127\.0\.0\.1:[1-9][0-9]*\n/, "stdout", 60_000);

@@ -85,7 +85,7 @@ describe("dashboard server", () => {
     await expect.poll(() => s.workerInfo()[0]?.memory.rss, { timeout: 10_000 }).toBe(500);
     const u = await firstUpdate(`ws://127.0.0.1:${d.port}/ws`);
     expect(u.workers).toEqual([
-      { address: "inproc://w-a", name: "w-a", nthreads: 2, memoryLimit: 1000, managed: 100, spilled: 20, rss: 500, cpu: 37.5, executing: 1, processing: 0, nkeys: 0, paused: false },
+      { address: "inproc://w-a", name: "w-a", nthreads: 2, memoryLimit: 1000, managed: 100, spilled: 20, rss: 500, cpu: 37.5, executing: 1, processing: 0, nkeys: 0, received: 0, receivedBytes: 0, paused: false },
     ]);
     expect(u.stream).toEqual({
       fnNames: ["inc"],

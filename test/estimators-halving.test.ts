@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Client } from "../src/client/client.js";
 import type { Matrix } from "../src/data/matrix.js";
 import {
+  GridSearchCV,
   HalvingGridSearchCV,
   HalvingRandomSearchCV,
   HyperbandSearchCV,
@@ -27,10 +28,11 @@ import {
   StandardScaler,
   halvingSchedule,
   hyperbandBrackets,
+  sampleParams,
   topK,
   uniform,
 } from "../estimators/index.js";
-import { FIT_LOG, GdRegressor } from "./fixtures/adaptive-estimators.js";
+import { FIT_LOG, GdRegressor, HELD } from "./fixtures/adaptive-estimators.js";
 
 const n = 60;
 const X: Matrix = { rows: n, cols: 3, data: new Float64Array(n * 3) };
@@ -244,6 +246,33 @@ describe("successive halving on nSamples and partialFit (structure)", () => {
   });
 });
 
+describe("hyperband brackets do not wait for each other", () => {
+  it("a bracket's next rung is submitted while another bracket's first rung is still running", async () => {
+    const dists = { lr: uniform(0.01, 0.5) };
+    // maxIter 9: brackets of 9, 5 and 3 candidates, drawn in that order from the seeded samples.
+    const lrs = sampleParams(dists, 17, 4).map((p) => p.lr as number);
+    let open!: () => void;
+    HELD.gate = new Promise<void>((resolve) => (open = resolve));
+    HELD.lrs = new Set(lrs.slice(0, 9)); // hold every fit of bracket 0
+    try {
+      const s = new HyperbandSearchCV({ estimator: new GdRegressor(), paramDistributions: dists, maxIter: 9, cv: 2, seed: 4 });
+      const fitting = s.fit(X, y, { client: null });
+      // Wait (one event-loop turn at a time) until bracket 1 has moved to its second rung.
+      while (!s.rungGraphs.some((r) => r.bracket === 1 && r.iter === 1)) await new Promise<void>((r) => setImmediate(r));
+      expect(s.rungGraphs.filter((r) => r.bracket === 0).map((r) => r.iter)).toEqual([0]);
+      open();
+      await fitting;
+      expect(s.nCandidates).toEqual([[9, 3, 1], [5, 1], [3]]);
+      // Rows are recorded in the order rungs were submitted: bracket 1's second rung before bracket 0's.
+      const order = (s.cvResults.bracket as number[]).map((b, i) => `${b}/${(s.cvResults.iter as number[])[i]}`);
+      expect(order.indexOf("1/1")).toBeLessThan(order.indexOf("0/1"));
+    } finally {
+      HELD.gate = null;
+      HELD.lrs = new Set();
+    }
+  });
+});
+
 describe("checkEstimator on the adaptive searches", () => {
   const repeated = { check: "sampleWeight: unit weights equal no weights, integer weights equal repeated rows", reason: "repeated rows change the CV folds and rung sizes" };
   for (const c of checkEstimator(() => new HalvingGridSearchCV({ estimator: new RidgeRegression(), paramGrid: { alpha: [0.1, 1, 10] }, cv: 3, factor: 2 }), { skip: [repeated] })) it(c.name, c.run);
@@ -325,6 +354,19 @@ describe("on a LocalCluster (asCompleted-driven)", () => {
       expect(log.mock.calls.map((c) => c[0])).toEqual([
         "HalvingGridSearchCV: iter 0: 3 candidates, n_resources 20, fitting 2 folds each (6 fits)",
         "HalvingGridSearchCV: iter 1: 1 candidates, n_resources 60, fitting 2 folds each (2 fits)",
+      ]);
+    } finally {
+      log.mockRestore();
+    }
+  }, 60_000);
+
+  it("GridSearchCV verbose: scikit-learn's summary line with the graph's task counts", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      const g = new GridSearchCV({ estimator: pipe(), paramGrid: { poly__degree: [1, 2], ridge__alpha: [0.1, 1] }, cv: 3 });
+      await g.fit(X, y, { client, verbose: 1, progress: false });
+      expect(log.mock.calls.map((c) => c[0])).toEqual([
+        `GridSearchCV: fitting 3 folds for each of 4 candidates, totalling 12 fits (graph: ${g.graph!.nTasks} tasks, 21 fit tasks, 15 saved by sharing)`,
       ]);
     } finally {
       log.mockRestore();

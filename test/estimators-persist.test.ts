@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,7 +6,13 @@ import type { Matrix } from "../src/data/matrix.js";
 import {
   ColumnTransformer,
   GridSearchCV,
+  HalvingGridSearchCV,
   Incremental,
+  OnnxModel,
+  RandomizedSearchCV,
+  XGBRanker,
+  toOnnx,
+  uniform,
   LinearRegression,
   LogisticRegression,
   MODEL_FORMAT_VERSION,
@@ -92,6 +98,32 @@ const cases: [string, () => Promise<Estimator>, Matrix][] = [
   ["Incremental(StreamingLeastSquares)", () => new Incremental(new StreamingLeastSquares(), { randomState: 2, chunkSize: 25 }).fit(d.X, d.y), d.X],
   ["XGBClassifier", () => new XGBClassifier({ nEstimators: 5, maxDepth: 3 }).fit(d.X, d.yc), d.X],
   ["XGBRegressor", () => new XGBRegressor({ nEstimators: 5, maxDepth: 3 }).fit(d.X, d.y), d.X],
+  ["XGBRanker", () => new XGBRanker({ nEstimators: 5, maxDepth: 3 }).fit(d.X, d.y3, { qid: Float64Array.from({ length: 120 }, (_, i) => Math.floor(i / 30)) }), d.X],
+  ["RandomizedSearchCV(ridge)", () => new RandomizedSearchCV({ estimator: new RidgeRegression(), paramDistributions: { alpha: uniform(0.1, 2) }, nIter: 2, cv: 3, seed: 0 }).fit(d.X, d.y, { client: null }), d.X],
+  [
+    "HalvingGridSearchCV(pipeline)",
+    () =>
+      new HalvingGridSearchCV({
+        estimator: new Pipeline({ steps: [["poly", new PolynomialFeatures()], ["ridge", new RidgeRegression()]] }),
+        paramGrid: { ridge__alpha: [0.1, 1, 10] },
+        resource: "poly__degree",
+        minResources: 1,
+        maxResources: 2,
+        factor: 2,
+        cv: 3,
+      }).fit(d.X, d.y, { client: null }),
+    d.X,
+  ],
+  [
+    "OnnxModel (toOnnx of a pipeline)",
+    async () => {
+      const pipe = await new Pipeline({ steps: [["s", new StandardScaler()], ["lr", new LogisticRegression()]] }).fit(d.X, d.yc);
+      const path = join(dir, "pipe.onnx");
+      writeFileSync(path, toOnnx(pipe));
+      return OnnxModel.load(path);
+    },
+    d.X,
+  ],
 ];
 
 describe("save -> load gives the same predictions", () => {

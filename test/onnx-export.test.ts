@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { Matrix } from "../src/data/matrix.js";
 import type { Estimator } from "../estimators/base.js";
 import { LinearRegression, LogisticRegression, PoissonRegression } from "../estimators/glm.js";
-import { NearestCentroid } from "../estimators/models.js";
+import { NearestCentroid, RidgeRegression } from "../estimators/models.js";
+import { ParallelPostFit } from "../estimators/parallel.js";
 import { Pipeline, makePipeline } from "../estimators/pipeline.js";
 import { MinMaxScaler, PolynomialFeatures, StandardScaler } from "../estimators/preprocessing.js";
 import { toOnnx } from "../estimators/onnx/index.js";
@@ -66,6 +67,14 @@ describe("toOnnx: GLMs", () => {
     await expectSame(await new LinearRegression().fit(X, yReal), "regressor");
     await expectSame(await new LinearRegression({ penalty: "l2", alpha: 3 }).fit(X, yReal), "regressor");
   });
+  it("RidgeRegression (estimators/models.ts)", async () => {
+    await expectSame(await new RidgeRegression({ alpha: 2 }).fit(X, yReal), "regressor");
+  });
+  it("a ParallelPostFit exports the model it wraps", async () => {
+    const lr = await new LogisticRegression().fit(X, y3);
+    expect(toOnnx(new ParallelPostFit(lr))).toEqual(toOnnx(lr));
+    await expectSame(await new ParallelPostFit(makePipeline(new StandardScaler(), new LinearRegression())).fit(X, yReal), "regressor");
+  });
   it("PoissonRegression", async () => {
     await expectSame(await new PoissonRegression({ alpha: 0.01 }).fit(X, yCount), "regressor");
   });
@@ -115,7 +124,7 @@ describe("toOnnx: errors", () => {
   it("names the class it cannot export, and the pipeline step", async () => {
     const nc = await new NearestCentroid().fit(X, yBinary);
     expect(() => toOnnx(nc)).toThrow(
-      'skein estimators: toOnnx cannot export NearestCentroid; supported: LogisticRegression, LinearRegression, PoissonRegression, StandardScaler, MinMaxScaler, Pipeline',
+      'skein estimators: toOnnx cannot export NearestCentroid; supported: LogisticRegression, LinearRegression, PoissonRegression, RidgeRegression, StandardScaler, MinMaxScaler, Pipeline',
     );
     const pipe = await new Pipeline({ steps: [["scale", new StandardScaler()], ["poly", new PolynomialFeatures()], ["lr", new LogisticRegression()]] }).fit(X, yBinary);
     expect(() => toOnnx(pipe)).toThrow('skein estimators: toOnnx cannot export PolynomialFeatures (Pipeline step "poly"); supported:');

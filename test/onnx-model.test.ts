@@ -113,6 +113,21 @@ describe("OnnxModel: predictions", () => {
     expect(Array.from(viaText.predict(X))).toEqual(Array.from(m.predict(X)));
     expect(onnxSessionStats().created).toBe(1);
   });
+  it("keeps at most 8 sessions per thread, dropping the least recently used", async () => {
+    resetOnnxSessions();
+    const models: OnnxModel[] = [];
+    for (let k = 0; k < 9; k++) {
+      const path = tmp.file(`scaler-${k}.onnx`);
+      writeFileSync(path, toOnnx(await new StandardScaler().fit({ rows: 3, cols: 1, data: Float64Array.of(0, k + 1, 5) })));
+      models.push(await OnnxModel.load(path));
+    }
+    const one = { rows: 1, cols: 1, data: Float64Array.of(1) };
+    for (const m of models) m.transform(one);
+    expect(onnxSessionStats()).toMatchObject({ created: 9, reused: 0, cached: 8 });
+    models[8].transform(one); // most recent: still cached
+    models[0].transform(one); // the oldest was dropped: opened again
+    expect(onnxSessionStats()).toMatchObject({ created: 10, reused: 1, cached: 8 });
+  });
 });
 
 describe("OnnxModel: errors", () => {

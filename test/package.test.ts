@@ -15,7 +15,7 @@ const subpaths = Object.keys(pkg.exports).filter((k) => k !== "./package.json");
 
 describe("package exports", () => {
   it("pins the public entry points", () => {
-    expect(subpaths).toEqual([".", "./data", "./solvers", "./estimators"]);
+    expect(subpaths).toEqual([".", "./data", "./solvers", "./estimators", "./estimators/tfjs"]);
     expect(pkg.bin.skein).toBe("./dist/src/cli/main.js");
   });
 

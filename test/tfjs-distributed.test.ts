@@ -55,7 +55,7 @@ describe("tfjs data-parallel training on LocalCluster(2, processes)", () => {
 
   for (const optimizer of ["adam", "sgd"] as const) {
     it(`equals single-process training on the same batches to 1e-5 (${optimizer})`, async () => {
-      const futs = await client.scatterMany(parts);
+      const futs = await client.scatterMany(parts, { hash: false });
       const dist = new KerasClassifier({ ...params, optimizer, learningRate: optimizer === "sgd" ? 0.1 : 0.01 });
       await dist.fit(futs, undefined, { client });
       const local = new KerasClassifier({ ...params, optimizer, learningRate: optimizer === "sgd" ? 0.1 : 0.01 });
@@ -77,7 +77,7 @@ describe("tfjs data-parallel training on LocalCluster(2, processes)", () => {
   }
 
   it("warmStart continues a distributed fit where it stopped (same as 2 + 2 epochs locally)", async () => {
-    const futs = await client.scatterMany(parts);
+    const futs = await client.scatterMany(parts, { hash: false });
     const p = { ...params, epochs: 2, warmStart: true, learningRate: 0.01 };
     const dist = new KerasClassifier(p);
     await dist.fit(futs, undefined, { client });
@@ -153,4 +153,29 @@ describe("tfjs data-parallel training on LocalCluster(2, processes)", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 240_000);
+});
+
+describe("tfjs data-parallel training on LocalCluster(2 workers x 2 threads, in this process)", () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await Client.connect({ nWorkers: 2, threadsPerWorker: 2, processes: false });
+  }, 120_000);
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it("still equals single-process training when step tasks may run in either thread of a worker", async () => {
+    const futs = await client.scatterMany(parts, { hash: false });
+    const p = { ...params, learningRate: 0.01 };
+    const dist = new KerasClassifier(p);
+    await dist.fit(futs, undefined, { client });
+    const local = new KerasClassifier(p);
+    await local.fit(parts);
+    expect(maxDiff(dist.toJSON().state as KerasState, local.toJSON().state as KerasState)).toBeLessThan(1e-5);
+    const d = dist.lastDistributed!;
+    expect(d.steps).toBe(24);
+    expect(d.groups).toBeGreaterThanOrEqual(1);
+    expect(d.groups).toBeLessThanOrEqual(4);
+    for (const f of futs) f.release();
+  }, 180_000);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkEstimator, fromJSON, loadEstimator, saveEstimator } from "../estimators/index.js";
+import { HalvingGridSearchCV } from "../estimators/halving.js";
 import { load, save } from "../estimators/persist.js";
 import { dataParallelStep, dropSession } from "../estimators/tfjs/distributed-tasks.js";
 import { KerasClassifier, KerasRegressor, mlp, type KerasState, type ModelFactoryArgs } from "../estimators/tfjs/index.js";
@@ -176,5 +177,42 @@ describe("KerasClassifier / KerasRegressor", () => {
     expect(await dataParallelStep(spec, { ...msg, step: 9 }, part)).toMatchObject({ ok: false, needState: true });
     expect(dropSession("unit-session")).toBe(true);
     expect(dropSession("unit-session")).toBe(false);
+  });
+
+  it("successive halving tunes it with epochs as the resource: a param, or partialFit calls (one epoch each)", async () => {
+    const { X, y } = blobs2(90);
+    for (const resource of ["epochs", "partialFit"]) {
+      const search = new HalvingGridSearchCV({
+        estimator: new KerasClassifier({ model: mlp, batchSize: 16, randomState: 2 }),
+        paramGrid: { learningRate: [0.0001, 0.001, 0.01, 0.1] },
+        resource,
+        minResources: 1,
+        maxResources: 4,
+        factor: 2,
+        cv: 3,
+      });
+      await search.fit(X, y, { client: null });
+      const best = search.bestEstimator as KerasClassifier;
+      expect(best.epochsTrained).toBe(4);
+      expect(search.bestScore).toBeGreaterThan(0.9);
+    }
+  }, 240_000);
+
+  it("fits local partitions; continuing a fit keeps its classes (a missing class is fine, a new one is refused)", async () => {
+    const { X, y } = blobs2(60);
+    const half = (lo: number, hi: number) => ({ X: { rows: hi - lo, cols: 3, data: X.data.slice(lo * 3, hi * 3) }, y: y.slice(lo, hi) });
+    const est = new KerasClassifier({ model: mlp, epochs: 2, batchSize: 10, warmStart: true });
+    await est.fit([half(0, 30), half(30, 60)]);
+    expect(Array.from(est.classes())).toEqual([-1, 5]);
+    const onlyFives = { X: { rows: 2, cols: 3, data: X.data.slice(3, 9) }, y: new Float64Array([5, 5]) };
+    await est.fit([onlyFives]);
+    expect(Array.from(est.classes())).toEqual([-1, 5]);
+    expect(est.epochsTrained).toBe(4);
+    await expect(est.fit([{ X: onlyFives.X, y: new Float64Array([5, 6]) }])).rejects.toThrow(
+      "skein estimators: KerasClassifier.fit: label 6 is not one of the fitted classes [-1, 5]",
+    );
+    await expect(new KerasClassifier({ model: mlp }).fit([{ X: onlyFives.X, y: new Float64Array([5, NaN]) }])).rejects.toThrow(
+      "skein tfjs: partition 0: y has a non-finite value (NaN) at row 1",
+    );
   });
 });

@@ -4,7 +4,8 @@
  * rows, the model back on the client; accuracy against single-process training, a participant
  * that never joins, a participant that fails, empty workers left out.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { MatrixCollection, XYCollection } from "../src/data/matrix-collection.js
 import type { Matrix } from "../src/data/matrix.js";
 import type { XYPartition } from "../src/data/types.js";
 import { rocAucScore } from "../estimators/metrics.js";
+import { ParallelPostFit } from "../estimators/parallel.js";
 import { DMatrix, XGBClassifier, XGBRegressor, linkMap, train } from "../estimators/xgboost/index.js";
 import { blockFor } from "./fixtures/xgb/tasks.js";
 
@@ -54,6 +56,24 @@ function concat(parts: XYPartition[]): { X: Matrix; y: Float64Array } {
     at += q.X.rows;
   }
   return { X: { rows, cols: p, data: X, columns: parts[0].X.columns }, y };
+}
+
+interface Arr { dtype: "f4" | "f8"; shape: number[]; b64: string }
+const distOracle = JSON.parse(readFileSync(new URL("./fixtures/xgb/dist-oracle.json", import.meta.url), "utf8")) as {
+  params: Record<string, string | number>;
+  rounds: number;
+  shards: { X: Arr; y: Arr }[];
+  Xtest: Arr;
+  predict: Arr;
+  evalsResult: Record<string, Record<string, number[]>>;
+  modelSha256: string;
+};
+
+function vec(a: Arr): Float64Array {
+  const b = Buffer.from(a.b64, "base64");
+  const bytes = new Uint8Array(b.length);
+  bytes.set(b);
+  return Float64Array.from(a.dtype === "f4" ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer));
 }
 
 let client: Client;
@@ -121,16 +141,47 @@ describe("distributed training on two worker processes", () => {
     dtrain.free();
   }, 60_000);
 
-  it("evaluates eval sets over all participants' rows; early stopping agrees across ranks", async () => {
-    const res = await train(client, { ...params, eval_metric: "logloss" }, futures, {
-      numBoostRound: 200,
-      evals: [[futures, "train"]],
-      earlyStoppingRounds: 3,
+  it("evaluates eval sets over all participants' rows; early stopping stops every rank at the same round", async () => {
+    const halves: XYPartition[] = [0, 1].map((h) => ({
+      X: { rows: 3000, cols: 8, data: holdout.X.data.slice(h * 24000, (h + 1) * 24000) },
+      y: holdout.y.slice(h * 3000, (h + 1) * 3000),
+    }));
+    const ev = [
+      ...(await client.scatterMany([halves[0]], { workers: [workers[0].address] })),
+      ...(await client.scatterMany([halves[1]], { workers: [workers[1].address] })),
+    ];
+    const res = await train(client, { ...params, eta: 0.5, max_depth: 6, eval_metric: "logloss" }, futures, {
+      numBoostRound: 300,
+      evals: [[futures, "train"], [ev, "valid"]],
+      earlyStoppingRounds: 5,
     });
-    const curve = res.evalsResult.train.logloss;
-    expect(curve.length).toBe(200);
-    expect(curve[curve.length - 1]).toBeLessThan(curve[0]);
-    expect(res.bestIteration).toBe(199);
+    const valid = res.evalsResult.valid.logloss;
+    expect(res.bestIteration).toBeLessThan(290);
+    expect(valid.length).toBe(res.bestIteration! + 6);
+    expect(res.bestScore).toBe(Math.min(...valid));
+    expect(res.booster.boostedRounds()).toBe(valid.length);
+    // The metric is over both workers' rows: the same as evaluating the model here on all of them.
+    const dvalid = DMatrix.create(holdout.X, { label: holdout.y });
+    const line = res.booster.evalSet([[dvalid, "v"]], 0);
+    expect(Number(line.split(":")[1])).toBeCloseTo(valid[valid.length - 1], 5);
+    dvalid.free();
+    for (const f of ev) f.release();
+  }, 60_000);
+
+  it("two participants train the same model as Python's xgboost 1.7.4 with two rabit participants (same shards)", async () => {
+    const o = distOracle;
+    const shards = o.shards.map((sh) => ({ X: { rows: sh.X.shape[0], cols: sh.X.shape[1], data: vec(sh.X) }, y: vec(sh.y) }));
+    const fs = [
+      ...(await client.scatterMany([shards[0]], { workers: [workers[0].address] })),
+      ...(await client.scatterMany([shards[1]], { workers: [workers[1].address] })),
+    ];
+    const res = await train(client, o.params, fs, { numBoostRound: o.rounds, evals: [[fs, "train"]] });
+    expect(createHash("sha256").update(res.booster.save("json")).digest("hex")).toBe(o.modelSha256);
+    expect(res.evalsResult).toEqual(o.evalsResult);
+    const dtest = DMatrix.create({ rows: o.Xtest.shape[0], cols: o.Xtest.shape[1], data: vec(o.Xtest) });
+    expect(Array.from(res.booster.predict(dtest).values)).toEqual(Array.from(new Float32Array(vec(o.predict))));
+    dtest.free();
+    for (const f of fs) f.release();
   }, 60_000);
 
   it("XGBClassifier.fit(XYCollection) trains on the cluster; the fitted model predicts locally", async () => {
@@ -143,6 +194,26 @@ describe("distributed training on two worker processes", () => {
     expect(est.featureImportances.length).toBe(8);
     expect(Object.keys(est.getScore()).every((k) => k.startsWith("f"))).toBe(true);
     expect(est.toJSON().state).toMatchObject({ participants: [{ rank: 0, rows: 6000 }, { rank: 1, rows: 6000 }] });
+  }, 60_000);
+
+  it("ParallelPostFit predicts with a distributed fit on partitions, in the workers", async () => {
+    const coll = new XYCollection(futures, trainParts.map((q) => q.X.rows), trainParts[0].X.columns!);
+    const est = await new XGBClassifier({ nEstimators: 10, maxDepth: 3 }).fit(coll);
+    const halves = [
+      { rows: 3000, cols: 8, data: holdout.X.data.slice(0, 3000 * 8), columns: holdout.X.columns },
+      { rows: 3000, cols: 8, data: holdout.X.data.slice(3000 * 8), columns: holdout.X.columns },
+    ];
+    const parts = [
+      ...(await client.scatterMany([halves[0]], { workers: [workers[0].address] })),
+      ...(await client.scatterMany([halves[1]], { workers: [workers[1].address] })),
+    ];
+    const ppf = new ParallelPostFit(est);
+    const out = await (await ppf.predictProba(new MatrixCollection(parts, [3000, 3000], holdout.X.columns!), { client })).compute({ client });
+    const want = est.predictProba(holdout.X);
+    const p1 = out.columns.get("proba_1") as Float64Array;
+    expect(p1.length).toBe(6000);
+    for (let i = 0; i < 6000; i += 997) expect(p1[i]).toBe(want.data[2 * i + 1]);
+    for (const f of parts) f.release();
   }, 60_000);
 
   it("multiclass labels are encoded by the classes found on the workers", async () => {
@@ -177,6 +248,8 @@ describe("distributed training on two worker processes", () => {
       ...(await client.scatterMany([mk(trainParts[2])], { workers: [workers[1].address] })),
     ];
     const coll = new MatrixCollection(fs, [3000, 3000], ["target", ...trainParts[0].X.columns!, "w"]);
+    await expect(new XGBRegressor().fit(coll)).rejects.toThrow('skein xgboost: training data: a MatrixCollection needs its label column named: { data, label: "<column>" }');
+    await expect(new XGBRegressor().fit({ data: coll, label: "nope" })).rejects.toThrow('skein xgboost: training data: label column "nope" is not among the columns (target, f0, f1, f2, f3, f4, f5, f6, f7, w)');
     const est = await new XGBRegressor({ nEstimators: 15, maxDepth: 3 }).fit({ data: coll, label: "target", weight: "w" });
     expect(est.getBooster().numFeatures()).toBe(8);
     expect(Object.keys(est.getScore()).every((k) => /^f\d$/.test(k))).toBe(true);
@@ -189,6 +262,15 @@ describe("distributed training on two worker processes", () => {
     }
     expect(se).toBeLessThan(base * 0.6);
     for (const f of fs) f.release();
+  }, 60_000);
+
+  it("concurrent trainings from one client run one after the other", async () => {
+    const [r1, r2] = await Promise.all([
+      train(client, params, futures, { numBoostRound: 3, joinTimeoutMs: 20_000 }),
+      train(client, { ...params, max_depth: 2 }, futures, { numBoostRound: 4, joinTimeoutMs: 20_000 }),
+    ]);
+    expect([r1.booster.boostedRounds(), r2.booster.boostedRounds()]).toEqual([3, 4]);
+    expect([r1.participants.length, r2.participants.length]).toEqual([2, 2]);
   }, 60_000);
 
   it("a worker holding only empty partitions is left out", async () => {

@@ -14,14 +14,14 @@ export interface BenchEntry {
 /** Every benchmark, in the order `npm run bench` runs them. Later issues append here. */
 export const BENCHMARKS: readonly BenchEntry[] = [
   {
-    name: "multinode",
-    file: "multinode.ts",
-    about: "bench/scheduler's workloads with scheduler, 2 workers and client as separate processes over TCP vs dask scheduler + dask worker; 256 MB worker-to-worker transfer vs a plain net socket",
-  },
-  {
     name: "scheduler",
     file: "scheduler.ts",
     about: "scheduler overhead vs dask.distributed (map+gather, round trips, tree reduction, asCompleted, 1M-task graph memory)",
+  },
+  {
+    name: "multinode",
+    file: "multinode.ts",
+    about: "bench/scheduler's workloads with scheduler, 2 workers and client as separate processes over TCP vs dask scheduler + dask worker; 256 MB worker-to-worker transfer vs a plain net socket",
   },
   {
     name: "parquet",

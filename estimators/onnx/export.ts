@@ -1,7 +1,8 @@
 /**
  * toOnnx: a fitted skein model as ONNX ModelProto bytes, so it runs anywhere ONNX runs.
  * Supported: LogisticRegression (binary, multinomial, one-vs-rest), LinearRegression,
- * PoissonRegression, StandardScaler, MinMaxScaler, and Pipelines of them (nested too).
+ * PoissonRegression, RidgeRegression, StandardScaler, MinMaxScaler, and Pipelines of them
+ * (nested too); a ParallelPostFit exports the fitted model it wraps.
  *
  * Everything is float64 (input "X" of shape [N, nFeatures]; double initializers stored as raw
  * bytes), and each op mirrors the order of skein's own arithmetic, so onnxruntime's predictions
@@ -26,7 +27,7 @@ type Converted = { kind: "transform"; flow: Flow } | { kind: "final"; outputs: T
 
 type Converter = (b: GraphBuilder, est: Estimator, x: Flow, last: boolean) => Converted;
 
-export const SUPPORTED: readonly string[] = ["LogisticRegression", "LinearRegression", "PoissonRegression", "StandardScaler", "MinMaxScaler", "Pipeline"];
+export const SUPPORTED: readonly string[] = ["LogisticRegression", "LinearRegression", "PoissonRegression", "RidgeRegression", "StandardScaler", "MinMaxScaler", "Pipeline"];
 
 /** The plain fitted state (the estimator contract's toJSON), typed as the converter expects. */
 function stateOf<S>(est: Estimator): S {
@@ -71,9 +72,10 @@ function linear(b: GraphBuilder, x: Flow, coef: Float64Array, intercept: ArrayLi
 
 function regressor(exp: boolean): Converter {
   return (b, est, x) => {
-    const s = stateOf<{ nFeatures: number; coef: Float64Array; intercept: number }>(est);
-    checkWidth(est, x, s.nFeatures);
-    const eta = b.node("Gemm", [x.name, b.doubles("coef", s.coef, [1, s.nFeatures]), b.doubles("intercept", [s.intercept], [1])], { transB: 1 }, exp ? undefined : b.reserve("variable"));
+    const s = stateOf<{ coef: Float64Array; intercept: number }>(est);
+    const p = s.coef.length;
+    checkWidth(est, x, p);
+    const eta = b.node("Gemm", [x.name, b.doubles("coef", s.coef, [1, p]), b.doubles("intercept", [s.intercept], [1])], { transB: 1 }, exp ? undefined : b.reserve("variable"));
     if (exp) b.node("Exp", [eta], {}, b.reserve("variable"));
     return { kind: "final", outputs: [{ name: "variable", dims: ["N", 1] }] };
   };
@@ -122,17 +124,26 @@ const CONVERTERS: Record<string, Converter> = {
   MinMaxScaler: minMaxScaler,
   LinearRegression: regressor(false),
   PoissonRegression: regressor(true),
+  RidgeRegression: regressor(false),
   LogisticRegression: logisticRegression,
 };
 
+/** The fitted estimator inside a ParallelPostFit wrapper (its predictions are the inner model's). */
+function unwrap(est: Estimator): Estimator {
+  const inner = (est as { model?: unknown }).model;
+  return est.estimatorType === "ParallelPostFit" && typeof inner === "function" ? unwrap((inner as () => Estimator).call(est)) : est;
+}
+
 /** The steps of `est` in order, pipelines flattened (nested pipelines too), with a display path. */
 function flatten(est: Estimator, path: string): { est: Estimator; path: string }[] {
+  est = unwrap(est);
   if (!(est instanceof Pipeline)) return [{ est, path }];
   return est.fittedSteps("toOnnx").flatMap((step, i) => flatten(step, `${path} step "${est.steps[i][0]}"`));
 }
 
 function nFeaturesOf(est: Estimator): number {
-  const n = (est.toJSON().state as { nFeatures?: unknown } | null)?.nFeatures;
+  const s = est.toJSON().state as { nFeatures?: unknown; coef?: Float64Array } | null;
+  const n = s?.nFeatures ?? s?.coef?.length;
   if (typeof n !== "number") throw new TypeError(`${PREFIX} toOnnx: cannot tell how many features ${est.estimatorType} takes`);
   return n;
 }
@@ -148,9 +159,10 @@ export interface ToOnnxOptions {
  * ONNX ModelProto bytes of a fitted estimator (see the module comment for what is supported).
  * Throws naming the class (and the pipeline step) that cannot be exported, or that is not fitted.
  */
-export function toOnnx(est: Estimator, opts: ToOnnxOptions = {}): Uint8Array {
-  if (!isEstimator(est)) throw new TypeError(`${PREFIX} toOnnx: not an estimator: ${typeof est}`);
-  if (!est.fitted) throw new TypeError(`${PREFIX} toOnnx: ${est.estimatorType} is not fitted yet: call fit before exporting`);
+export function toOnnx(estimator: Estimator, opts: ToOnnxOptions = {}): Uint8Array {
+  if (!isEstimator(estimator)) throw new TypeError(`${PREFIX} toOnnx: not an estimator: ${typeof estimator}`);
+  if (!estimator.fitted) throw new TypeError(`${PREFIX} toOnnx: ${estimator.estimatorType} is not fitted yet: call fit before exporting`);
+  const est = unwrap(estimator);
   const steps = flatten(est, est.estimatorType);
   for (const { est: s, path } of steps) {
     if (!CONVERTERS[s.estimatorType]) {

@@ -146,11 +146,14 @@ export function readModelFile(path: string): Uint8Array {
 
 // ------------------------------------------------------------------ per-thread cache
 
+/** Sessions kept per thread; the least recently used beyond this is disposed. */
+const MAX_SESSIONS = 8;
 const sessions = new Map<string, OnnxSession>();
 const stats = { created: 0, reused: 0, runs: 0 };
 
 /**
- * The session for `path` with content `sha256`, created once in this thread and reused. The file
+ * The session for `path` with content `sha256`, created once in this thread and reused (up to
+ * MAX_SESSIONS models per thread, least recently used disposed first). The file
  * is read only when the session is not cached yet, and must still hash to `sha256` (the content
  * the model was loaded with), so a file replaced between load and predict is caught, not run.
  */
@@ -159,6 +162,8 @@ export function cachedSession(path: string, sha256: string, opts: SessionOptions
   const hit = sessions.get(key);
   if (hit) {
     stats.reused++;
+    sessions.delete(key);
+    sessions.set(key, hit);
     return hit;
   }
   const bytes = readModelFile(path);
@@ -169,6 +174,11 @@ export function cachedSession(path: string, sha256: string, opts: SessionOptions
   }
   sessions.set(key, s);
   stats.created++;
+  while (sessions.size > MAX_SESSIONS) {
+    const [oldest, old] = sessions.entries().next().value as [string, OnnxSession];
+    sessions.delete(oldest);
+    old.native.dispose?.();
+  }
   return s;
 }
 

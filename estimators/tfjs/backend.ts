@@ -27,9 +27,15 @@ async function init(): Promise<BackendInfo> {
   // Threads only help where the runtime supports wasm threads (not Node 20's default build);
   // the setting must come before the backend initialises.
   if (Number.isInteger(threads) && threads > 0) setThreadsCount(threads);
+  const before = { uncaughtException: process.listeners("uncaughtException"), unhandledRejection: process.listeners("unhandledRejection") };
   const ok = await tf.setBackend("wasm");
   if (!ok) throw new Error(`${TF_PREFIX} the wasm backend failed to initialise (backend now "${tf.getBackend()}")`);
   await tf.ready();
+  // Emscripten's runtime installs process handlers that rethrow every uncaught error from inside
+  // its one-line minified module, so Node prints ~30 kB of source with any crash. Node already
+  // exits on both; drop the handlers the backend just added.
+  for (const l of process.listeners("uncaughtException")) if (!before.uncaughtException.includes(l)) process.removeListener("uncaughtException", l);
+  for (const l of process.listeners("unhandledRejection")) if (!before.unhandledRejection.includes(l)) process.removeListener("unhandledRejection", l);
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
   return { backend: tf.getBackend(), simd, threads: getThreadsCount() };
 }

@@ -160,9 +160,3 @@ export function dropSession(id: string, ...parts: unknown[]): boolean {
   drop(id);
   return had;
 }
-
-/** Sessions held by this thread (tests). */
-export function sessionCount(part?: unknown): number {
-  void part;
-  return replicas.size;
-}

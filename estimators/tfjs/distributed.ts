@@ -108,7 +108,7 @@ export async function trainDataParallel(run: DataParallelRun): Promise<DataParal
         await new Promise<void>((r) => setImmediate(r));
         if (pending) applyMeanGradient(run.optimizer, run.vars, pending);
         initial = null;
-        let results = await gatherAll(client, futures);
+        const results = await gatherAll(client, futures);
         const missing = results.map((r, g) => (r.ok ? -1 : g)).filter((g) => g >= 0);
         if (missing.length) {
           reseeds += missing.length;
@@ -116,7 +116,6 @@ export async function trainDataParallel(run: DataParallelRun): Promise<DataParal
           futures = missing.map((g) => submit(g, { ...msgs[g], apply: null, state }));
           const again = await gatherAll(client, futures);
           missing.forEach((g, k) => (results[g] = again[k]));
-          results = results.slice();
         }
         sum.fill(0);
         let n = 0;

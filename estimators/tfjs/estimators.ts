@@ -12,12 +12,9 @@
  * This module awaits the wasm backend at the top level: once it is imported (workers import it
  * through the estimator registry), predict is synchronous.
  */
-import { Client } from "../../src/client/client.js";
-import type { Future } from "../../src/client/future.js";
+import type { Client } from "../../src/client/client.js";
 import type { Matrix } from "../../src/data/matrix.js";
-import type { XYPartition } from "../../src/data/types.js";
 import type { FnRef } from "../../src/graph/spec.js";
-import { getDefaultComputer } from "../../src/graph/delayed.js";
 import {
   BaseEstimator,
   PREFIX,
@@ -33,14 +30,14 @@ import {
   type Params,
 } from "../base.js";
 import { TF_PREFIX, tf, tfReady } from "./backend.js";
-import { trainDataParallel, groupIndices, type DataParallelResult } from "./distributed.js";
-import { partitionInfoTask, type PartitionInfo } from "./distributed-tasks.js";
+import { trainDataParallel, type DataParallelResult } from "./distributed.js";
 import { buildSeeded, isFnRef, loadFactory, modelRef, verifiedModelRef, type ModelFactoryArgs, type ModelSpec } from "./model-ref.js";
 import { modelFromTopology, setWeights, topologyOf, trainableVariables, weightsOf, type Topology, type WeightsData } from "./model-state.js";
 import { OPTIMIZERS, makeOptimizer, optimizerState, setOptimizerState, type OptimizerName, type OptimizerStateData } from "./optimizer.js";
-import { encodeTargets, uniqueSorted } from "./targets.js";
+import { clusterSource, isLocalParts, isMatrix, localPartsSource, matrixSource, type KerasDistributedInput, type Source } from "./sources.js";
+import { uniqueSorted } from "./targets.js";
 import { LOSSES, type LossKind } from "./train-step.js";
-import { trainLocal, type TrainPart } from "./trainer.js";
+import { trainLocal } from "./trainer.js";
 
 await tfReady();
 
@@ -81,33 +78,10 @@ export interface KerasState {
   history: number[];
 }
 
-/**
- * What `fit` accepts besides a local Matrix: partitions on the cluster (as the GLM estimators),
- * or partitions in this process (`XYPartition[]`), trained here on the batches a cluster fit of
- * the same partitions would use.
- */
-export type KerasDistributedInput =
-  | readonly Future<XYPartition>[]
-  | readonly XYPartition[]
-  | { toFutures(opts: { client?: Client }): readonly Future<XYPartition>[] };
-
 export interface KerasFitOptions extends FitOptions {
   /** Client for a distributed input; default the most recently connected one. */
   client?: Client;
 }
-
-function isLocalParts(v: unknown): v is readonly XYPartition[] {
-  return Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === "object" && p !== null && isMatrix((p as XYPartition).X) && (p as XYPartition).y instanceof Float64Array);
-}
-
-function isMatrix(v: unknown): v is Matrix {
-  return typeof v === "object" && v !== null && (v as Matrix).data instanceof Float64Array && typeof (v as Matrix).rows === "number";
-}
-
-/** Where a fit's rows come from. */
-type Source =
-  | { kind: "local"; parts: TrainPart[]; nFeatures: number; rows: number }
-  | { kind: "cluster"; client: Client; parts: readonly Future<XYPartition>[]; groups: number[][]; nFeatures: number; rows: number };
 
 // Cached prediction models are freed with their estimator (tfjs memory is not garbage collected).
 interface ModelCache {
@@ -224,17 +198,20 @@ abstract class KerasBase extends BaseEstimator<KerasParams, KerasState> {
     this.checkParams();
     if (y !== undefined) throw new TypeError(`${PREFIX} ${this.estimatorType}.fit: with a partitioned collection, y is part of each partition; pass no y`);
     if (opts.sampleWeight !== undefined) throw new TypeError(`${PREFIX} ${this.estimatorType}.fit: sampleWeight is not supported`);
-    const previous = this.state;
-    const { source, labels } = isLocalParts(X) ? this.localParts(X) : await this.clusterSource(X, opts.client);
+    const base = this.params.warmStart ? this.state : null;
+    const fixed = base?.classes ?? null;
+    const { source, labels } = isLocalParts(X)
+      ? localPartsSource(this.estimatorType, X, this.classifier, fixed)
+      : await clusterSource(this.estimatorType, X, opts.client, this.classifier, fixed);
     this.state = null;
-    const base = this.params.warmStart ? previous : null;
     this.state = await this.train(source, labels, base, this.params.epochs);
     return this;
   }
 
   protected async fitState(X: Matrix, y: Float64Array | undefined): Promise<KerasState> {
     const base = this.params.warmStart ? this.previous : null;
-    return this.train(this.localSource(X, y!, base?.classes ?? null), this.classifier ? uniqueSorted(y!) : null, base, this.params.epochs);
+    const labels = this.classifier ? (base?.classes ?? uniqueSorted(y!)) : null;
+    return this.train(matrixSource(this.estimatorType, X, y!, labels), labels, base, this.params.epochs);
   }
 
   /** One more epoch on (X, y), continuing from the current weights and optimizer state. */
@@ -245,55 +222,8 @@ abstract class KerasBase extends BaseEstimator<KerasParams, KerasState> {
     const base = this.state;
     if (base && X.cols !== base.nFeatures) throw new RangeError(`${PREFIX} ${this.estimatorType}.partialFit: X has ${X.cols} columns, the estimator was fitted on ${base.nFeatures}`);
     const labels = this.classifier ? (base?.classes ?? uniqueSorted(y!)) : null;
-    this.state = await this.train(this.localSource(X, y!, labels), labels, base, 1);
+    this.state = await this.train(matrixSource(this.estimatorType, X, y!, labels), labels, base, 1);
     return this;
-  }
-
-  private localSource(X: Matrix, y: Float64Array, classes: Float64Array | null): Source {
-    const labels = this.classifier ? (classes ?? uniqueSorted(y)) : null;
-    return { kind: "local", parts: [{ X, targets: encodeTargets(y, labels, `${this.estimatorType}.fit`) }], nFeatures: X.cols, rows: X.rows };
-  }
-
-  private localParts(parts: readonly XYPartition[]): { source: Source; labels: Float64Array | null } {
-    const cols = parts[0].X.cols;
-    let rows = 0;
-    const labelSet = new Set<number>();
-    parts.forEach((p, i) => {
-      checkXY(this.estimatorType, "fit (partition)", p.X, p.y, this.tags);
-      if (p.X.cols !== cols) throw new RangeError(`${PREFIX} ${this.estimatorType}.fit: partition ${i} has ${p.X.cols} columns, partition 0 has ${cols}`);
-      rows += p.X.rows;
-      if (this.classifier) for (const v of p.y) labelSet.add(v);
-    });
-    const labels = this.classifier ? Float64Array.from(labelSet).sort() : null;
-    const trainParts = parts.map((p, i) => ({ X: p.X, targets: encodeTargets(p.y, labels, `partition ${i}`) }));
-    return { source: { kind: "local", parts: trainParts, nFeatures: cols, rows }, labels };
-  }
-
-  private async clusterSource(input: KerasDistributedInput, client: Client | undefined): Promise<{ source: Source; labels: Float64Array | null }> {
-    const c = client ?? getDefaultComputer();
-    if (!(c instanceof Client) || c.closed) {
-      throw new TypeError(`${PREFIX} ${this.estimatorType}: fitting on a partitioned collection needs a connected client: call Client.connect() first or pass { client }`);
-    }
-    const parts = Array.isArray(input) ? (input as readonly Future<XYPartition>[]) : (input as Exclude<KerasDistributedInput, readonly unknown[]>).toFutures({ client: c });
-    if (parts.length === 0) throw new RangeError(`${PREFIX} ${this.estimatorType}.fit: the collection has no partitions`);
-    const fs = parts.map((p, i) => c.submitWith({ pure: false }, partitionInfoTask, p, i, this.classifier));
-    let infos: PartitionInfo[];
-    try {
-      infos = await c.gather(fs);
-    } finally {
-      for (const f of fs) f.release();
-    }
-    const cols = infos[0].cols;
-    let rows = 0;
-    const labelSet = new Set<number>();
-    infos.forEach((info, i) => {
-      if (info.cols !== cols) throw new RangeError(`${PREFIX} ${this.estimatorType}.fit: partition ${i} has ${info.cols} columns, partition 0 has ${cols}`);
-      rows += info.rows;
-      if (info.labels) for (const v of info.labels) labelSet.add(v);
-    });
-    if (rows === 0) throw new RangeError(`${PREFIX} ${this.estimatorType}.fit: the collection has 0 rows`);
-    const labels = this.classifier ? Float64Array.from(labelSet).sort() : null;
-    return { source: { kind: "cluster", client: c, parts, groups: groupIndices(infos.map((x) => x.where)), nFeatures: cols, rows }, labels };
   }
 
   private resolveLoss(width: number, nClasses: number): LossKind {
@@ -339,7 +269,7 @@ abstract class KerasBase extends BaseEstimator<KerasParams, KerasState> {
       let history: number[];
       if (src.kind === "local") {
         this.lastDistributed = null;
-        history = trainLocal({ model, vars, optimizer, loss, nOutputs: width, plan, firstEpoch, epochs }, src.parts);
+        history = await trainLocal({ model, vars, optimizer, loss, nOutputs: width, plan, firstEpoch, epochs }, src.parts);
       } else {
         const r = await trainDataParallel({
           client: src.client,

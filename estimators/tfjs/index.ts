@@ -5,7 +5,8 @@
  * partitioned collections, and the pieces they are made of.
  */
 export { tfReady, assertReady, TF_PREFIX, tf, type BackendInfo } from "./backend.js";
-export { KerasClassifier, KerasRegressor, type KerasParams, type KerasState, type KerasFitOptions, type KerasDistributedInput } from "./estimators.js";
+export { KerasClassifier, KerasRegressor, type KerasParams, type KerasState, type KerasFitOptions } from "./estimators.js";
+export type { KerasDistributedInput } from "./sources.js";
 export { mlp } from "./models.js";
 export { buildSeeded, loadFactory, modelRef, seededRandom, type ModelFactory, type ModelFactoryArgs, type ModelSpec } from "./model-ref.js";
 export { modelFromTopology, setWeights, topologyOf, weightsOf, type Topology, type WeightsData } from "./model-state.js";

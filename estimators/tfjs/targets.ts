@@ -11,11 +11,11 @@ export function uniqueSorted(y: Float64Array): Float64Array {
 
 export function encodeTargets(y: Float64Array, classes: Float64Array | null, where: string): Float32Array {
   const out = new Float32Array(y.length);
+  for (let i = 0; i < y.length; i++) {
+    if (!Number.isFinite(y[i])) throw new RangeError(`${TF_PREFIX} ${where}: y has a non-finite value (${y[i]}) at row ${i}`);
+  }
   if (classes === null) {
-    for (let i = 0; i < y.length; i++) {
-      if (!Number.isFinite(y[i])) throw new RangeError(`${TF_PREFIX} ${where}: y has a non-finite value (${y[i]}) at row ${i}`);
-      out[i] = y[i];
-    }
+    out.set(y);
     return out;
   }
   for (let i = 0; i < y.length; i++) {

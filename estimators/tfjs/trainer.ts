@@ -28,8 +28,12 @@ export interface TrainRun {
   epochs: number;
 }
 
+/** Longest stretch of training without letting the event loop run (a LocalCluster's scheduler may share it). */
+const YIELD_MS = 50;
+
 /** Runs the epochs; returns the mean training loss of each. */
-export function trainLocal(run: TrainRun, parts: readonly TrainPart[]): number[] {
+export async function trainLocal(run: TrainRun, parts: readonly TrainPart[]): Promise<number[]> {
+  let lastYield = performance.now();
   const S = stepsPerEpoch(run.plan);
   const cols = parts[0].X.cols;
   const buf = new BatchBuffer(cols, Math.ceil(run.plan.totalRows / S) + parts.length);
@@ -49,6 +53,10 @@ export function trainLocal(run: TrainRun, parts: readonly TrainPart[]): number[]
       applyMeanGradient(run.optimizer, run.vars, meanGradient(g.grad, g.rows));
       lossSum += g.loss;
       rows += g.rows;
+      if (performance.now() - lastYield > YIELD_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
     }
     history.push(rows ? lossSum / rows : NaN);
   }

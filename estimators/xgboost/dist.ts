@@ -2,8 +2,8 @@
  * Distributed XGBoost training on data the workers already hold (the dask-xgboost pattern):
  *
  * 1. the training (and eval) partitions are brought into memory on the workers, if not yet;
- * 2. each partition is located: a tiny task placed with its partition reports the worker process
- *    (`host:pid`), matched against one pinned probe per worker;
+ * 2. each partition is located: a tiny task placed with its partition reports its worker (by the
+ *    name the worker process knows, else by `host:pid` against one pinned probe per worker);
  * 3. partitions are grouped per worker process; each process holding training rows gets ONE
  *    participant (the communicator is per native thread in XGBoost 1.7, and two participants in
  *    one process would also fight over its OpenMP threads); processes without rows are left out,
@@ -16,6 +16,7 @@
  * A participant that does not join within `joinTimeoutMs` (worker busy, gone, task failed before
  * joining) makes training fail with an error naming its worker; the tracker then closes the
  * connections of those waiting, so their native init fails instead of blocking their threads.
+ * Trainings from one client run one at a time.
  */
 import { networkInterfaces } from "node:os";
 import { Client } from "../../src/client/client.js";
@@ -138,6 +139,7 @@ function normalize(client: Client, input: DistributedInput, what: string): Norma
       if (j < 0) throw new RangeError(`${PREFIX} ${what}: ${role} column "${name}" is not among the columns (${src.columns.join(", ")})`);
       return j;
     };
+    if (spec.label === undefined) throw new TypeError(`${PREFIX} ${what}: a MatrixCollection needs its label column named: { data, label: "<column>" }`);
     const layout = { label: col(spec.label, "label"), weight: col(spec.weight, "weight") };
     const futures = src.toFutures({ client }) as Future<DistPart>[];
     const features = src.columns.filter((_, j) => j !== layout.label && j !== layout.weight);
@@ -193,6 +195,12 @@ interface Group {
   rows: number;
 }
 
+/**
+ * Priority of the locating tasks and the participants: ahead of other ready work, so that the
+ * participants start together (the first ones block their threads until all have joined).
+ */
+const PRIORITY = 1_000_000;
+
 /** Errors of participants whose peer failed (not the cause). */
 const COLLECTIVE_FAILURE = /Allreduce failed|Broadcast failed|Allgather failed|Failed to initialize Rabit|could not join the tracker|ReConnectLink|Socket/;
 
@@ -205,7 +213,7 @@ async function locate(c: Client, parts: readonly Future<DistPart>[]): Promise<Pa
   if (parts.length > 256) return gatherAndRelease(c, c.map(locatePart, parts) as Future<PartInfo>[]);
   const out: PartInfo[] = [];
   for (const p of parts) {
-    const f = c.submitWith({ pure: false }, locatePart, p);
+    const f = c.submitWith({ pure: false, priority: PRIORITY }, locatePart, p);
     try {
       out.push(await f.result());
     } finally {
@@ -226,7 +234,7 @@ async function holders(c: Client, workers: readonly WorkerInfo[], infos: readonl
   if (out.every((w) => w !== undefined)) return out as WorkerInfo[];
   const ids = await gatherAndRelease(
     c,
-    workers.map((w) => c.submitWith({ workers: [w.address], allowOtherWorkers: false, pure: false }, processIdentity)),
+    workers.map((w) => c.submitWith({ workers: [w.address], allowOtherWorkers: false, pure: false, priority: PRIORITY }, processIdentity)),
   );
   const byProcess = new Map<string, WorkerInfo>();
   ids.forEach((id, i) => {
@@ -262,6 +270,17 @@ export async function trainOnCluster(
   opts: DistributedTrainOptions = {},
 ): Promise<DistributedTrainResult> {
   const c = resolveClient(client);
+  // One training at a time per client (as xgboost.dask's MultiLock over the workers): a second
+  // one would queue its participants behind the first's and time out waiting for them.
+  const before = lanes.get(c) ?? Promise.resolve();
+  const mine = before.then(() => trainExclusive(c, params, dtrain, opts));
+  lanes.set(c, mine.then(() => undefined, () => undefined));
+  return mine;
+}
+
+const lanes = new WeakMap<Client, Promise<void>>();
+
+async function trainExclusive(c: Client, params: BoosterParams, dtrain: DistributedInput, opts: DistributedTrainOptions): Promise<DistributedTrainResult> {
   const rounds = opts.numBoostRound ?? 10;
   if (!Number.isInteger(rounds) || rounds < 0) throw new RangeError(`${PREFIX} numBoostRound must be a non-negative integer, got ${rounds}`);
   const evalSpecs = opts.evals ?? [];
@@ -366,7 +385,7 @@ export async function trainOnCluster(
         tcpNoDelay: opts.tcpNoDelay ?? true,
       };
       return c.submitWith(
-        { workers: [g.worker.address], allowOtherWorkers: false, pure: false },
+        { workers: [g.worker.address], allowOtherWorkers: false, pure: false, priority: PRIORITY },
         xgbParticipant,
         spec,
         g.train.map((i) => trainData.futures[i]),

@@ -285,6 +285,11 @@ abstract class XGBModel extends BaseEstimator<XGBParams, XGBModelState> {
     return this.fittedState("bestScore").bestScore;
   }
 
+  /** Distributed fits: each participant's worker, rank and rows; undefined after a local fit. */
+  get participants(): ParticipantReport[] | undefined {
+    return this.fittedState("participants").participants;
+  }
+
   /** Normalised importances (sum 1, or all 0), one per feature, by `importanceType`. */
   get featureImportances(): Float64Array {
     return this.fittedState("featureImportances").featureImportances;

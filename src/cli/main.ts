@@ -93,7 +93,7 @@ function buildProgram(): Command {
         tls: tlsFiles("scheduler", o),
         heartbeatTimeoutMs: parseSeconds("--heartbeat-timeout", o.heartbeatTimeout),
         allowedFailures: parseCount("--allowed-failures", o.allowedFailures),
-        dashboard: o.dashboard ? { port: parsePort(o.dashboardPort) } : false,
+        dashboard: o.dashboard ? { port: parsePort(o.dashboardPort, "--dashboard-port") } : false,
       });
       // Handlers before the announcement: whoever reads the line may signal at once.
       onSignals(async (signal) => {
@@ -189,7 +189,7 @@ function buildProgram(): Command {
       localDirectory: o.localDirectory,
       token: o.token === "" || o.token === undefined ? undefined : o.token,
       timeoutMs: parseSeconds("--timeout", o.timeout),
-      dashboard: o.dashboard ? { port: parsePort(o.dashboardPort) } : false,
+      dashboard: o.dashboard ? { port: parsePort(o.dashboardPort, "--dashboard-port") } : false,
       logger,
     });
     process.exit(code);

@@ -21,7 +21,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { Client } from "../client/client.js";
 import { childExecArgv } from "../cluster/worker-process.js";
 import { writeSchedulerFile, type SchedulerFileInfo } from "../cluster/scheduler-file.js";
-import { formatSocketAddress, parseSocketAddress } from "../comm/index.js";
+import { formatSocketAddress, parseSocketAddress, setCommLogger } from "../comm/index.js";
 import { lineLog, type Logger } from "../log.js";
 import { WorkerServer } from "../worker/server.js";
 import { interfaceAddress, localAddressToward } from "./network.js";
@@ -106,6 +106,8 @@ export async function runMpi(o: MpiCommandOptions): Promise<number> {
   }
   const file = resolvePath(o.schedulerFile ?? join(tmpdir(), `skein-mpi-${place.jobId!.replace(/[^\w.-]/g, "_")}.json`));
   const log = o.logger.child({ rank: place.rank });
+  // Comm warnings (bad frames, refused peers) of every rank go to the same log.
+  setCommLogger(lineLog(log));
   if (place.rank === 0) return runSchedulerRank(o, place, file, log);
   if (place.rank === 1) return runScriptRank(o, place, file, log);
   return runWorkerRank(o, place, file, log);

@@ -58,9 +58,9 @@ export function parseCount(option: string, text: string, min = 1): number {
   return n;
 }
 
-export function parsePort(text: string): number {
+export function parsePort(text: string, option = "--port"): number {
   const n = /^[0-9]+$/.test(text.trim()) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n > 65535) throw new CliError(`skein: --port must be an integer from 0 to 65535, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n > 65535) throw new CliError(`skein: ${option} must be an integer from 0 to 65535, got ${JSON.stringify(text)}`);
   return n;
 }
 

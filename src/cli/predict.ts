@@ -100,7 +100,7 @@ export async function runPredict(o: PredictCliOptions): Promise<PredictOutcome> 
   if (clash >= 0) throw new CliError(`${PREFIX} two inputs would write ${outputs[clash]}: ${list.files[outputs.indexOf(outputs[clash])]} and ${list.files[clash]}`);
   if (outputs.some((p, i) => p === list.files[i])) throw new CliError(`${PREFIX} --output ${o.output} would overwrite the inputs`);
 
-  const client = await Client.connect(o.scheduler ? { address: o.scheduler, token: process.env.SKEIN_TOKEN || undefined } : { nWorkers: o.nworkers });
+  const client = await Client.connect(o.scheduler ? { address: o.scheduler, token: process.env.SKEIN_TOKEN || undefined } : { nWorkers: o.nworkers, dashboard: false });
   const outcome: PredictOutcome = { written: [], failed: [] };
   try {
     const ids = o.idColumns ? [...o.idColumns] : [];

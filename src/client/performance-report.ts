@@ -5,7 +5,7 @@
  * mailed or attached to an issue.
  */
 import { writeFile } from "node:fs/promises";
-import { TASK_STREAM_ACTIONS, type TaskStreamRecords } from "../protocol.js";
+import { TASK_STREAM_ACTIONS, type DataTransfers, type TaskStreamRecords } from "../protocol.js";
 import { scriptSafe, uplotAssets } from "../dashboard/assets.js";
 import { toDelta } from "../dashboard/model.js";
 import { COMMON_CSS, TASK_STREAM_JS } from "../dashboard/page.js";
@@ -26,6 +26,10 @@ export interface FunctionSummary {
   maxMs: number;
   /** Bytes of the results. */
   nbytes: number;
+  /** Its results copied to other workers (dependencies fetched, replicas), and their bytes. */
+  copies: number;
+  copiedBytes: number;
+  /** Transfers the workers timed (reported with a task's startstops). */
   transfers: number;
   transferMs: number;
   /** Time reading and writing spilled data. */
@@ -38,8 +42,21 @@ export interface WorkerSummary {
   nthreads: number;
   tasks: number;
   computeMs: number;
+  /** Results copied to this worker, and their bytes. */
+  copies: number;
+  copiedBytes: number;
   transfers: number;
   transferMs: number;
+}
+
+/** What a report shows: the task stream and the copies of one window (epoch ms). */
+export interface ReportData {
+  records: TaskStreamRecords;
+  transfers: DataTransfers;
+  start: number;
+  stop: number;
+  /** Records of the window the scheduler no longer held. */
+  dropped: number;
 }
 
 export interface ReportSummary {
@@ -49,6 +66,8 @@ export interface ReportSummary {
   tasks: number;
   erred: number;
   computeMs: number;
+  copies: number;
+  copiedBytes: number;
   transfers: number;
   transferMs: number;
   diskMs: number;
@@ -56,13 +75,27 @@ export interface ReportSummary {
   workers: WorkerSummary[];
 }
 
-/** Per-function and per-worker totals of a task stream; functions by compute time, largest first. */
-export function summarizeTaskStream(rec: TaskStreamRecords, start: number, stop: number): ReportSummary {
+/** Per-function and per-worker totals of a report's window; functions by compute time, largest first. */
+export function summarizeTaskStream(data: ReportData): ReportSummary {
+  const rec = data.records;
   const fns: FunctionSummary[] = rec.fnNames.map((name) => ({
-    name, tasks: 0, erred: 0, computeMs: 0, meanMs: 0, maxMs: 0, nbytes: 0, transfers: 0, transferMs: 0, diskMs: 0,
+    name, tasks: 0, erred: 0, computeMs: 0, meanMs: 0, maxMs: 0, nbytes: 0, copies: 0, copiedBytes: 0, transfers: 0, transferMs: 0, diskMs: 0,
   }));
-  const workers: WorkerSummary[] = rec.workers.map((w) => ({ name: w.name, address: w.address, nthreads: w.nthreads, tasks: 0, computeMs: 0, transfers: 0, transferMs: 0 }));
-  const total = { tasks: 0, erred: 0, computeMs: 0, transfers: 0, transferMs: 0, diskMs: 0 };
+  const workers: WorkerSummary[] = rec.workers.map((w) => ({
+    name: w.name, address: w.address, nthreads: w.nthreads, tasks: 0, computeMs: 0, copies: 0, copiedBytes: 0, transfers: 0, transferMs: 0,
+  }));
+  const total = { tasks: 0, erred: 0, computeMs: 0, copies: 0, copiedBytes: 0, transfers: 0, transferMs: 0, diskMs: 0 };
+  const tr = data.transfers;
+  for (let i = 0; i < tr.key.length; i++) {
+    const f = fns[tr.fn[i]];
+    const w = workers[tr.worker[i]];
+    f.copies++;
+    f.copiedBytes += tr.nbytes[i];
+    w.copies++;
+    w.copiedBytes += tr.nbytes[i];
+    total.copies++;
+    total.copiedBytes += tr.nbytes[i];
+  }
   for (let i = 0; i < rec.key.length; i++) {
     const f = fns[rec.fn[i]];
     const w = workers[rec.worker[i]];
@@ -95,11 +128,11 @@ export function summarizeTaskStream(rec: TaskStreamRecords, start: number, stop:
   }
   for (const f of fns) f.meanMs = f.tasks > 0 ? f.computeMs / f.tasks : 0;
   return {
-    start,
-    stop,
+    start: data.start,
+    stop: data.stop,
     ...total,
-    functions: fns.filter((f) => f.tasks + f.transfers > 0 || f.diskMs > 0).sort((a, b) => b.computeMs - a.computeMs || a.name.localeCompare(b.name)),
-    workers: workers.filter((w) => w.tasks + w.transfers > 0),
+    functions: fns.filter((f) => f.tasks + f.transfers + f.copies > 0 || f.diskMs > 0).sort((a, b) => b.computeMs - a.computeMs || a.name.localeCompare(b.name)),
+    workers: workers.filter((w) => w.tasks + w.transfers + w.copies > 0),
   };
 }
 
@@ -183,8 +216,9 @@ const REPORT_JS = `
 `;
 
 /** The report as one HTML document (no external resources). */
-export function renderPerformanceReport(rec: TaskStreamRecords, window: { start: number; stop: number; dropped: number }, opts: PerformanceReportOptions = {}): string {
-  const summary = summarizeTaskStream(rec, window.start, window.stop);
+export function renderPerformanceReport(window: ReportData, opts: PerformanceReportOptions = {}): string {
+  const rec = window.records;
+  const summary = summarizeTaskStream(window);
   const delta = { ...toDelta(rec, 0), key: rec.key };
   const data = { stream: delta, running: concurrency(rec, window.start, window.stop), summary: { tasks: summary.tasks }, start: window.start, stop: window.stop };
   const title = opts.title ?? "skein performance report";
@@ -196,14 +230,16 @@ export function renderPerformanceReport(rec: TaskStreamRecords, window: { start:
       (f) =>
         `<tr data-fn="${esc(f.name)}" data-tasks="${f.tasks}"><td><span class="sw" style="background:var(--c)"></span>${esc(f.name)}</td>` +
         `<td class="num">${f.tasks}</td><td class="num">${f.erred}</td><td class="num">${ms(f.computeMs)}</td><td class="num">${summary.computeMs > 0 ? ((100 * f.computeMs) / summary.computeMs).toFixed(1) : "0.0"}%</td>` +
-        `<td class="num">${ms(f.meanMs)}</td><td class="num">${ms(f.maxMs)}</td><td class="num">${bytes(f.nbytes)}</td><td class="num">${f.transfers}</td><td class="num">${ms(f.transferMs)}</td><td class="num">${ms(f.diskMs)}</td></tr>`,
+        `<td class="num">${ms(f.meanMs)}</td><td class="num">${ms(f.maxMs)}</td><td class="num">${bytes(f.nbytes)}</td><td class="num">${f.copies}</td><td class="num">${bytes(f.copiedBytes)}</td>` +
+        `<td class="num">${f.transfers > 0 ? `${f.transfers} · ${ms(f.transferMs)}` : "0"}</td><td class="num">${ms(f.diskMs)}</td></tr>`,
     )
     .join("");
   const workerRows = summary.workers
     .map(
       (w) =>
         `<tr><td title="${esc(w.address)}">${esc(w.name)}</td><td class="num">${w.nthreads}</td><td class="num">${w.tasks}</td><td class="num">${ms(w.computeMs)}</td>` +
-        `<td class="num">${wall > 0 ? ((100 * w.computeMs) / (wall * w.nthreads)).toFixed(1) : "0.0"}%</td><td class="num">${w.transfers}</td><td class="num">${ms(w.transferMs)}</td></tr>`,
+        `<td class="num">${wall > 0 ? ((100 * w.computeMs) / (wall * w.nthreads)).toFixed(1) : "0.0"}%</td><td class="num">${w.copies}</td><td class="num">${bytes(w.copiedBytes)}</td>` +
+        `<td class="num">${w.transfers > 0 ? `${w.transfers} · ${ms(w.transferMs)}` : "0"}</td></tr>`,
     )
     .join("");
   const { js: uplotJs, css: uplotCss } = uplotAssets();
@@ -227,11 +263,11 @@ export function renderPerformanceReport(rec: TaskStreamRecords, window: { start:
 <section class="wide"><div class="cards">${card(String(summary.tasks), "tasks run")}${card(ms(wall), "wall time")}${card(ms(summary.computeMs), "compute time")}${card(
     wall > 0 && threads > 0 ? `${((100 * summary.computeMs) / (wall * threads)).toFixed(1)}%` : "n/a",
     `of ${threads} threads busy`,
-  )}${card(String(summary.erred), "failed")}${card(`${summary.transfers} · ${ms(summary.transferMs)}`, "transfers")}</div>${note}</section>
+  )}${card(String(summary.erred), "failed")}${card(`${summary.copies} · ${bytes(summary.copiedBytes)}`, "results copied between workers")}</div>${note}</section>
 <section class="wide"><h2>Task stream <small>one row per worker thread; drag to zoom, double-click to reset</small></h2><div id="stream"></div><div class="legend" id="stream-legend"></div></section>
 <section class="wide"><h2>Tasks running</h2><div id="running"></div></section>
-<section class="wide"><h2>Time per function</h2><table id="functions"><tr><th>function</th><th class="num">tasks</th><th class="num">failed</th><th class="num">compute</th><th class="num">share</th><th class="num">mean</th><th class="num">max</th><th class="num">result bytes</th><th class="num">transfers</th><th class="num">transfer time</th><th class="num">disk time</th></tr>${fnRows}</table></section>
-<section class="wide"><h2>Workers <small>busy = compute time / (wall time × threads)</small></h2><table id="workers"><tr><th>worker</th><th class="num">threads</th><th class="num">tasks</th><th class="num">compute</th><th class="num">busy</th><th class="num">transfers</th><th class="num">transfer time</th></tr>${workerRows}</table></section>
+<section class="wide"><h2>Time per function</h2><table id="functions"><tr><th>function</th><th class="num">tasks</th><th class="num">failed</th><th class="num">compute</th><th class="num">share</th><th class="num">mean</th><th class="num">max</th><th class="num">result bytes</th><th class="num">copied to other workers</th><th class="num">bytes copied</th><th class="num">timed transfers</th><th class="num">disk time</th></tr>${fnRows}</table></section>
+<section class="wide"><h2>Workers <small>busy = compute time / (wall time × threads)</small></h2><table id="workers"><tr><th>worker</th><th class="num">threads</th><th class="num">tasks</th><th class="num">compute</th><th class="num">busy</th><th class="num">copies received</th><th class="num">bytes received</th><th class="num">timed transfers</th></tr>${workerRows}</table></section>
 </main>
 <div class="tip" id="tip"></div>
 <script type="application/json" id="report-data">${json}</script>
@@ -257,7 +293,7 @@ ${REPORT_JS}
 export async function runPerformanceReport<T>(
   path: string,
   fn: () => T | Promise<T>,
-  fetch: (since: number, until: number) => Promise<{ records: TaskStreamRecords; dropped: number }>,
+  fetch: (since: number, until: number) => Promise<{ records: TaskStreamRecords; transfers: DataTransfers; dropped: number }>,
   opts: PerformanceReportOptions = {},
 ): Promise<T> {
   if (typeof path !== "string" || path === "") throw new TypeError(`skein performanceReport: path must be a non-empty string, got ${JSON.stringify(path)}`);
@@ -278,10 +314,10 @@ export async function runPerformanceReport<T>(
 async function write(
   path: string,
   start: number,
-  fetch: (since: number, until: number) => Promise<{ records: TaskStreamRecords; dropped: number }>,
+  fetch: (since: number, until: number) => Promise<{ records: TaskStreamRecords; transfers: DataTransfers; dropped: number }>,
   opts: PerformanceReportOptions,
 ): Promise<void> {
   const stop = Date.now();
-  const { records, dropped } = await fetch(start, stop);
-  await writeFile(path, renderPerformanceReport(records, { start, stop, dropped }, opts));
+  const { records, transfers, dropped } = await fetch(start, stop);
+  await writeFile(path, renderPerformanceReport({ records, transfers, start, stop, dropped }, opts));
 }

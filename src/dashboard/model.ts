@@ -26,6 +26,9 @@ export interface WorkerRow {
   processing: number;
   /** Results held. */
   nkeys: number;
+  /** Results copied to it from other workers since it joined, and their bytes. */
+  received: number;
+  receivedBytes: number;
   paused: boolean;
 }
 
@@ -93,6 +96,8 @@ export class DashboardModel implements SchedulerPlugin {
   private readonly heartbeats = new Map<string, { executing: number; cpu: number | null }>();
   private reconciledAt = -1;
   private nextReconcile = 0;
+  /** What every viewer gets this tick (all but the task stream), built once per tick. */
+  private shared: Omit<DashboardUpdate, "stream"> | undefined;
 
   constructor(private readonly scheduler: SchedulerServer) {}
 
@@ -114,6 +119,7 @@ export class DashboardModel implements SchedulerPlugin {
    * more than ~5% of the scheduler's time however large the graph.
    */
   tick(now: number = Date.now(), force = false): void {
+    this.shared = undefined;
     const state = this.scheduler.state;
     const transitions = state.transitions;
     if (transitions === this.reconciledAt && !force) return;
@@ -132,6 +138,7 @@ export class DashboardModel implements SchedulerPlugin {
       if (out.length >= MAX_WORKER_ROWS) break;
       const v = views.get(w.address);
       const hb = this.heartbeats.get(w.address);
+      const [received, receivedBytes] = this.scheduler.taskStream.received(w.address);
       out.push({
         address: w.address,
         name: w.name,
@@ -144,6 +151,8 @@ export class DashboardModel implements SchedulerPlugin {
         executing: hb?.executing ?? 0,
         processing: v?.processing ?? 0,
         nkeys: v?.nkeys ?? 0,
+        received,
+        receivedBytes,
         paused: v?.paused ?? false,
       });
     }
@@ -156,23 +165,19 @@ export class DashboardModel implements SchedulerPlugin {
     const end = log.written;
     const from = Math.max(cursor, end - maxStream, log.oldest);
     const delta = toDelta(log.slice(from, end), Math.max(0, from - cursor));
-    let address = "";
-    try {
-      address = this.scheduler.address("tcp");
-    } catch {
-      address = this.scheduler.addresses[0] ?? "";
-    }
-    return {
-      update: {
-        type: "update",
-        time: Date.now(),
-        scheduler: address,
-        states: this.scheduler.state.counts(),
-        progress: this.progress.view(),
-        workers: this.workerRows(),
-        stream: delta,
-      },
-      cursor: end,
+    this.shared ??= {
+      type: "update",
+      time: Date.now(),
+      scheduler: this.schedulerAddress(),
+      states: this.scheduler.state.counts(),
+      progress: this.progress.view(),
+      workers: this.workerRows(),
     };
+    return { update: { ...this.shared, stream: delta }, cursor: end };
+  }
+
+  private schedulerAddress(): string {
+    const all = this.scheduler.addresses;
+    return all.find((a) => !a.startsWith("inproc://")) ?? all[0] ?? "";
   }
 }

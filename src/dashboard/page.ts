@@ -211,6 +211,8 @@ export const TASK_STREAM_JS = `
       total += m;
       refresh();
     };
+    /** Forget every bar (a reconnected viewer gets the recent ones again). */
+    this.reset = function () { n = 0; head = 0; total = 0; dropped = 0; refresh(); };
     this.counts = counts;
     this.size = function () { return n; };
     this.total = function () { return total; };
@@ -307,16 +309,18 @@ export const DASHBOARD_JS = `
   function renderWorkers(ws) {
     var html = "<tr><th>worker</th><th class=\\"num\\">threads</th><th class=\\"num\\">running</th><th class=\\"num\\">assigned</th>" +
       "<th class=\\"num\\">CPU</th><th style=\\"width:24%\\">memory (managed | process) / limit</th><th class=\\"num\\">managed</th>" +
-      "<th class=\\"num\\">spilled</th><th class=\\"num\\">process</th><th class=\\"num\\">limit</th><th class=\\"num\\">results</th><th>status</th></tr>";
+      "<th class=\\"num\\">spilled</th><th class=\\"num\\">process</th><th class=\\"num\\">limit</th><th class=\\"num\\">results</th>" +
+      "<th class=\\"num\\" title=\\"results copied from other workers\\">copied in</th><th>status</th></tr>";
     for (var i = 0; i < ws.length; i++) {
       var w = ws[i];
       html += "<tr data-worker=\\"" + esc(w.address) + "\\"><td title=\\"" + esc(w.address) + "\\">" + esc(w.name) + "</td><td class=\\"num\\">" + w.nthreads +
         "</td><td class=\\"num\\">" + w.executing + "</td><td class=\\"num\\">" + w.processing + "</td><td class=\\"num\\">" +
         (w.cpu == null ? "<span class=\\"muted\\">n/a</span>" : w.cpu.toFixed(0) + "%") + "</td><td>" + memBar(w) + "</td><td class=\\"num\\">" +
         fmtBytes(w.managed) + "</td><td class=\\"num\\">" + fmtBytes(w.spilled) + "</td><td class=\\"num\\">" + fmtBytes(w.rss) + "</td><td class=\\"num\\">" +
-        (w.memoryLimit > 0 ? fmtBytes(w.memoryLimit) : "none") + "</td><td class=\\"num\\">" + w.nkeys + "</td><td>" + (w.paused ? "paused" : "running") + "</td></tr>";
+        (w.memoryLimit > 0 ? fmtBytes(w.memoryLimit) : "none") + "</td><td class=\\"num\\">" + w.nkeys + "</td><td class=\\"num\\">" +
+        w.received + " \\u00b7 " + fmtBytes(w.receivedBytes) + "</td><td>" + (w.paused ? "paused" : "running") + "</td></tr>";
     }
-    if (ws.length === 0) html += "<tr><td colspan=\\"12\\" class=\\"muted\\">no workers</td></tr>";
+    if (ws.length === 0) html += "<tr><td colspan=\\"13\\" class=\\"muted\\">no workers</td></tr>";
     document.getElementById("workers").innerHTML = html;
   }
 
@@ -344,7 +348,13 @@ export const DASHBOARD_JS = `
   function connect() {
     var status = document.getElementById("status");
     var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
-    ws.onopen = function () { state.connected = true; status.textContent = "live"; status.className = "status-live"; };
+    ws.onopen = function () {
+      // The server starts every connection with its recent bars: drop ours so none is drawn twice.
+      stream.reset();
+      state.connected = true;
+      status.textContent = "live";
+      status.className = "status-live";
+    };
     ws.onmessage = function (ev) {
       var u = JSON.parse(ev.data);
       if (u.type === "update") apply(u);

@@ -13,7 +13,7 @@ import { resolveClient, task, type Part } from "./collection.js";
 import { toClauses, matches } from "./filter-rows.js";
 import { Frame } from "./frame.js";
 import { hivePairs, listFiles } from "./glob.js";
-import { codecFor, defaultCompression, writableCompressions } from "./parquet/compress.js";
+import { defaultCompression, writableCompressions } from "./parquet/compress.js";
 import { ParquetError } from "./parquet/errors.js";
 import { selectRowGroups } from "./parquet/filters.js";
 import { readFooter } from "./parquet/footer.js";
@@ -183,7 +183,7 @@ let writeTask: ReturnType<typeof delayed<[FramePartition, string, object], Writt
 export async function writeParquet(frame: Frame, dir: string, opts: WriteParquetFrameOptions = {}): Promise<WrittenFile[]> {
   const client = resolveClient(opts.client);
   const compression = opts.compression ?? defaultCompression;
-  if (!codecFor(compression)) {
+  if (!writableCompressions.includes(compression)) {
     throw new SkeinError(
       `skein data: writeParquet: compression "${compression}" is not available here (use one of ${writableCompressions.join(", ")})`,
     );

@@ -430,8 +430,8 @@ export class SchedulerServer {
           break;
         }
         case "task-stream": {
-          const { records, dropped } = this.taskStream.window(msg.since, msg.until);
-          this.clients.get(client)?.send({ op: "task-stream-reply", id: msg.id, records, dropped });
+          const { records, transfers, dropped } = this.taskStream.window(msg.since, msg.until);
+          this.clients.get(client)?.send({ op: "task-stream-reply", id: msg.id, records, transfers, dropped });
           break;
         }
         case "cluster-info":

@@ -8,6 +8,7 @@
  * scatters are moved to shared memory once, so task threads read them without a copy (see
  * values.ts). A memory monitor applies memory.ts's policy every `memoryMonitorMs`.
  */
+import { performance } from "node:perf_hooks";
 import { tmpdir } from "node:os";
 import { connect, listen } from "../comm/index.js";
 import type { Connection, Listener } from "../comm/types.js";
@@ -217,9 +218,24 @@ export class WorkerServer {
     }
   }
 
+  private lastCpu = process.cpuUsage();
+  private lastCpuAt = performance.now();
+
+  /** CPU of this process since the last heartbeat, in % of one core (shared by in-process workers). */
+  private cpuPercent(): number {
+    const now = performance.now();
+    const usage = process.cpuUsage();
+    const busyUs = usage.user - this.lastCpu.user + usage.system - this.lastCpu.system;
+    const pct = now > this.lastCpuAt ? busyUs / 10 / (now - this.lastCpuAt) : 0;
+    this.lastCpu = usage;
+    this.lastCpuAt = now;
+    return pct;
+  }
+
   private sendHeartbeat(): void {
     this.scheduler?.send({
       op: "heartbeat",
+      cpu: this.cpuPercent(),
       memory: { managed: this.store.fastBytes, spilled: this.store.slowBytes, rss: (this.opts.memoryProbe ?? process.memoryUsage.rss)() },
       executing: this.state.executingCount,
       ready: this.state.readyCount,

@@ -1,8 +1,10 @@
 /**
  * Page compressors for the writer. hyparquet-writer has snappy built in; gzip and brotli come
- * from node:zlib, lz4_raw from lz4.ts, zstd from node:zlib where Node has it (22.15+).
+ * from node:zlib, lz4_raw from lz4.ts, zstd from node:zlib where Node has it (22.15+) and from
+ * the zstd reference library compiled to WebAssembly (@bokuweb/zstd-wasm) before that.
  */
 import * as zlib from "node:zlib";
+import { compress as wasmZstdCompress, init as wasmZstdInit } from "@bokuweb/zstd-wasm";
 import type { CompressionCodec } from "hyparquet";
 import { lz4CompressBlock } from "./lz4.js";
 import type { WriteCompression } from "./types.js";
@@ -12,19 +14,24 @@ export type Compressor = (input: Uint8Array) => Uint8Array;
 type NativeZstd = (buf: Uint8Array, options?: zlib.ZlibOptions) => Buffer;
 const nativeZstd = (zlib as unknown as { zstdCompressSync?: NativeZstd }).zstdCompressSync;
 
-/** The codecs `writeParquetFile` accepts on this Node. */
-export const writableCompressions: readonly WriteCompression[] = [
-  "snappy",
-  "zstd",
-  "gzip",
-  "brotli",
-  "lz4_raw",
-  "uncompressed",
-].filter((c) => c !== "zstd" || nativeZstd !== undefined) as WriteCompression[];
+/** zstd's default level, as node:zlib and the zstd CLI use. */
+const ZSTD_LEVEL = 3;
+let wasmZstdReady: Promise<void> | undefined;
+let wasmZstdLoaded = false;
+
+/** Load the WebAssembly zstd (once per process) unless node:zlib has zstd. Call before codecFor("zstd"). */
+export async function prepareCodec(c: WriteCompression): Promise<void> {
+  if (c !== "zstd" || nativeZstd !== undefined || wasmZstdLoaded) return;
+  await (wasmZstdReady ??= wasmZstdInit());
+  wasmZstdLoaded = true;
+}
+
+/** The codecs `writeParquetFile` accepts. */
+export const writableCompressions: readonly WriteCompression[] = ["snappy", "zstd", "gzip", "brotli", "lz4_raw", "uncompressed"];
 
 /**
- * Snappy: every Node writes it (zstd needs 22.15+), every reader reads it, and it decodes
- * fastest in skein's reader. The same default on every machine keeps outputs reproducible.
+ * Snappy: every reader reads it, and it decodes fastest in skein's reader. The same default on
+ * every machine keeps outputs reproducible.
  */
 export const defaultCompression: WriteCompression = "snappy";
 
@@ -34,7 +41,7 @@ export interface CodecChoice {
   compressor?: Compressor;
 }
 
-/** Returns undefined for a codec this Node cannot write (zstd before Node 22.15). */
+/** Returns undefined for an unknown codec, or zstd on Node < 22.15 before `prepareCodec("zstd")`. */
 export function codecFor(c: WriteCompression): CodecChoice | undefined {
   switch (c) {
     case "uncompressed":
@@ -53,7 +60,8 @@ export function codecFor(c: WriteCompression): CodecChoice | undefined {
           }),
       };
     case "zstd":
-      return nativeZstd ? { codec: "ZSTD", compressor: (input) => nativeZstd(input) } : undefined;
+      if (nativeZstd) return { codec: "ZSTD", compressor: (input) => nativeZstd(input) };
+      return wasmZstdLoaded ? { codec: "ZSTD", compressor: (input) => wasmZstdCompress(input, ZSTD_LEVEL) } : undefined;
     case "lz4_raw":
       return { codec: "LZ4_RAW", compressor: lz4CompressBlock };
     default:

@@ -11,12 +11,12 @@ import { ByteWriter, parquetWrite } from "hyparquet-writer";
 import type { ColumnSource } from "hyparquet-writer";
 import type { SchemaElement } from "hyparquet";
 import type { Matrix } from "../matrix.js";
-import { codecFor, defaultCompression, writableCompressions } from "./compress.js";
-import { ParquetError, ParquetUnsupportedError, messageOf } from "./errors.js";
+import { codecFor, defaultCompression, prepareCodec, writableCompressions } from "./compress.js";
+import { ParquetError, messageOf } from "./errors.js";
 import type { ColumnArray, ColumnBatch, WriteCompression } from "./types.js";
 
 export interface WriteParquetOptions {
-  /** Page compression (default "snappy"; "zstd" needs Node >= 22.15). */
+  /** Page compression (default "snappy"). */
   compression?: WriteCompression;
   /** Rows per row group (default 131072; the last group holds the rest). */
   rowGroupSize?: number;
@@ -57,14 +57,9 @@ class FdWriter extends ByteWriter {
  */
 export async function writeParquetFile(path: string, data: ColumnBatch | Matrix, options: WriteParquetOptions = {}): Promise<void> {
   const compression = options.compression ?? defaultCompression;
+  await prepareCodec(compression);
   const choice = codecFor(compression);
   if (!choice) {
-    if (compression === "zstd") {
-      throw new ParquetUnsupportedError(
-        path,
-        `zstd compression needs Node >= 22.15 (node:zlib zstd); this is Node ${process.versions.node}. Writable here: ${writableCompressions.join(", ")}`,
-      );
-    }
     throw new ParquetError(path, `unknown compression "${String(compression)}" (use one of ${writableCompressions.join(", ")})`);
   }
   const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
