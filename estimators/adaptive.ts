@@ -18,12 +18,9 @@ import { getDefaultComputer } from "../src/graph/delayed.js";
 import { tokenize } from "../src/graph/tokenize.js";
 import { partialFitStep } from "./adaptive-tasks.js";
 import {
-  BaseEstimator,
   PREFIX,
   describeValue,
-  fromJSON,
   isEstimator,
-  paramsFromJSON,
   paramsToJSON,
   type ConstraintTable,
   type Estimator,
@@ -32,7 +29,7 @@ import {
   type Params,
 } from "./base.js";
 import { getScorer } from "./metrics.js";
-import { buildSearchGraph, rankScores, searchCache, type BaseSearchParams, type CvResults, type FailedFit, type SearchFitOptions } from "./search.js";
+import { buildSearchGraph, rankScores, searchCache, SearchResults, type BaseSearchParams, type CvResults, type SearchFitOptions, type SearchResultState } from "./search.js";
 import { scoreFold, selectRows, type FoldScores, type ScoreSpec, type StepSpec } from "./search-tasks.js";
 import { Rng, checkCv, type Split } from "./split.js";
 
@@ -89,14 +86,7 @@ interface Row {
   folds: FoldScores[];
 }
 
-export interface AdaptiveState {
-  cvResults: CvResults;
-  bestIndex: number | null;
-  bestParams: Params | null;
-  bestScore: number | null;
-  bestEstimator: EstimatorJSON | null;
-  refitTime: number | null;
-  nSplits: number;
+export interface AdaptiveState extends SearchResultState {
   /** Per bracket: resources and candidates of each rung run. */
   nResources: number[][];
   nCandidates: number[][];
@@ -269,9 +259,8 @@ export function subsample(idx: Int32Array, n: number, rng: Rng): Int32Array {
  * size and the splits are known; this class runs them, keeps scikit-learn's `cv_results_` rows
  * (with `iter` and `n_resources`, and `bracket` for hyperband) and refits the best candidate.
  */
-export abstract class AdaptiveSearchCV<P extends AdaptiveSearchParams> extends BaseEstimator<P, AdaptiveState> {
-  private best: Estimator | null = null;
-  private results: { state: AdaptiveState; value: CvResults } | null = null;
+export abstract class AdaptiveSearchCV<P extends AdaptiveSearchParams> extends SearchResults<P, AdaptiveState> {
+  protected override readonly noRefitReason: string = "refit: false was given, or every score was NaN";
   /** Fit tasks compiled per rung (after prefix sharing), for inspection. */
   rungGraphs: { bracket: number; iter: number; nTasks: number; fitTasks: number }[] = [];
 
@@ -465,69 +454,6 @@ export abstract class AdaptiveSearchCV<P extends AdaptiveSearchParams> extends B
     };
   }
 
-  override loadState(state: unknown): void {
-    super.loadState(state);
-    this.best = null;
-  }
-
-  /** scikit-learn's cv_results_, with `iter` and `n_resources` (and `bracket` for hyperband). */
-  get cvResults(): CvResults {
-    const s = this.fittedState("cvResults");
-    if (this.results?.state !== s) {
-      const r = { ...s.cvResults } as CvResults;
-      for (const k of Object.keys(r)) if (k === "params" || k.startsWith("param_")) r[k] = paramsFromJSON(r[k]) as Params[];
-      this.results = { state: s, value: r };
-    }
-    return this.results.value;
-  }
-  get bestIndex(): number {
-    return this.refitted("bestIndex").bestIndex!;
-  }
-  get bestParams(): Params {
-    return paramsFromJSON(this.refitted("bestParams").bestParams) as Params;
-  }
-  get bestScore(): number {
-    return this.refitted("bestScore").bestScore!;
-  }
-  get bestEstimator(): Estimator {
-    const s = this.refitted("bestEstimator");
-    if (!this.best) this.best = fromJSON(s.bestEstimator!);
-    return this.best;
-  }
-  get refitTime(): number | null {
-    return this.fittedState("refitTime").refitTime;
-  }
-  /** Every (row, split) whose fit or scoring failed, with its message (`candidate` is the row). */
-  get failures(): FailedFit[] {
-    const r = this.cvResults;
-    const out: FailedFit[] = [];
-    for (let f = 0; f < this.state!.nSplits; f++) {
-      (r[`split${f}_error`] as (string | null)[]).forEach((e, c) => e !== null && out.push({ candidate: c, split: f, params: r.params[c], error: e }));
-    }
-    return out;
-  }
-
-  private refitted(what: string): AdaptiveState {
-    const s = this.fittedState(what);
-    if (s.bestEstimator === null) throw new TypeError(`${PREFIX} ${this.estimatorType}.${what} is only available with refit (refit: false was given, or every score was NaN)`);
-    return s;
-  }
-
-  predict(X: Matrix): Float64Array {
-    const b = this.bestEstimator;
-    if (!b.predict) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no predict()`);
-    return b.predict(X);
-  }
-  predictProba(X: Matrix): Matrix {
-    const b = this.bestEstimator;
-    if (!b.predictProba) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no predictProba()`);
-    return b.predictProba(X);
-  }
-  classes(): Float64Array {
-    const b = this.bestEstimator;
-    if (!b.classes) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no classes()`);
-    return b.classes();
-  }
   /** The search's scorer on (X, y), as scikit-learn's search.score. */
   override score(X: Matrix, y?: Float64Array): number {
     this.refitted("score");

@@ -295,14 +295,7 @@ export interface SearchFitOptions extends FitOptions {
   progress?: boolean;
 }
 
-interface SearchState {
-  cvResults: CvResults;
-  bestIndex: number | null;
-  bestParams: Params | null;
-  bestScore: number | null;
-  bestEstimator: EstimatorJSON | null;
-  refitTime: number | null;
-  nSplits: number;
+interface SearchState extends SearchResultState {
   scorerNames: string[];
 }
 
@@ -313,11 +306,99 @@ export interface FailedFit {
   error: string;
 }
 
-abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P, SearchState> {
+/** What every search's fitted state has: the results and, after a refit, the best estimator. */
+export interface SearchResultState {
+  cvResults: CvResults;
+  bestIndex: number | null;
+  bestParams: Params | null;
+  bestScore: number | null;
+  bestEstimator: EstimatorJSON | null;
+  refitTime: number | null;
+  nSplits: number;
+}
+
+/**
+ * The results side shared by every search (grid, random, halving, hyperband): cvResults, the
+ * best candidate, failures, and prediction through the refitted best estimator.
+ */
+export abstract class SearchResults<P extends BaseSearchParams, S extends SearchResultState> extends BaseEstimator<P, S> {
+  protected best: Estimator | null = null;
+  private results: { state: S; value: CvResults } | null = null;
+  /** Why there may be no best estimator, for the error of a refit-only attribute. */
+  protected readonly noRefitReason: string = "refit: false was given";
+
+  override loadState(state: unknown): void {
+    super.loadState(state);
+    this.best = null;
+  }
+
+  /** scikit-learn's cv_results_ (estimator-valued params rebuilt from their JSON once). */
+  get cvResults(): CvResults {
+    const s = this.fittedState("cvResults");
+    if (this.results?.state !== s) {
+      const r = { ...s.cvResults } as CvResults;
+      for (const k of Object.keys(r)) if (k === "params" || k.startsWith("param_")) r[k] = paramsFromJSON(r[k]) as Params[];
+      this.results = { state: s, value: r };
+    }
+    return this.results.value;
+  }
+  get bestIndex(): number {
+    return this.refitted("bestIndex").bestIndex!;
+  }
+  get bestParams(): Params {
+    return paramsFromJSON(this.refitted("bestParams").bestParams) as Params;
+  }
+  get bestScore(): number {
+    return this.refitted("bestScore").bestScore!;
+  }
+  get bestEstimator(): Estimator {
+    const s = this.refitted("bestEstimator");
+    if (!this.best) this.best = fromJSON(s.bestEstimator!);
+    return this.best;
+  }
+  get refitTime(): number | null {
+    return this.fittedState("refitTime").refitTime;
+  }
+  /** Every (candidate row, split) whose fit or scoring failed, with its message. */
+  get failures(): FailedFit[] {
+    const r = this.cvResults;
+    const out: FailedFit[] = [];
+    const n = this.state!.nSplits;
+    for (let f = 0; f < n; f++) {
+      (r[`split${f}_error`] as (string | null)[]).forEach((e, c) => e !== null && out.push({ candidate: c, split: f, params: r.params[c], error: e }));
+    }
+    return out;
+  }
+
+  protected refitted(what: string): S {
+    const s = this.fittedState(what);
+    if (s.bestEstimator === null) throw new TypeError(`${PREFIX} ${this.estimatorType}.${what} is only available with refit (${this.noRefitReason})`);
+    return s;
+  }
+
+  predict(X: Matrix): Float64Array {
+    this.fittedState("predict");
+    const b = this.bestEstimator;
+    if (!b.predict) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no predict()`);
+    return b.predict(X);
+  }
+  predictProba(X: Matrix): Matrix {
+    this.fittedState("predictProba");
+    const b = this.bestEstimator;
+    if (!b.predictProba) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no predictProba()`);
+    return b.predictProba(X);
+  }
+  classes(): Float64Array {
+    this.fittedState("classes");
+    const b = this.bestEstimator;
+    if (!b.classes) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no classes()`);
+    return b.classes();
+  }
+}
+
+abstract class BaseSearchCV<P extends BaseSearchParams> extends SearchResults<P, SearchState> {
   /** The last compiled search (set by plan() and fit()). */
   graph: SearchGraph | null = null;
-  private best: Estimator | null = null;
-  private results: { state: SearchState; value: CvResults } | null = null;
 
   protected abstract candidates(): Params[];
 
@@ -492,78 +573,11 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends BaseEstimator<P,
     };
   }
 
-  override loadState(state: unknown): void {
-    super.loadState(state);
-    this.best = null;
-  }
-
-  /** scikit-learn's cv_results_ (estimator-valued params rebuilt from their JSON once). */
-  get cvResults(): CvResults {
-    const s = this.fittedState("cvResults");
-    if (this.results?.state !== s) {
-      const r = { ...s.cvResults } as CvResults;
-      for (const k of Object.keys(r)) if (k === "params" || k.startsWith("param_")) r[k] = paramsFromJSON(r[k]) as Params[];
-      this.results = { state: s, value: r };
-    }
-    return this.results.value;
-  }
-  get bestIndex(): number {
-    return this.refitted("bestIndex").bestIndex!;
-  }
-  get bestParams(): Params {
-    return paramsFromJSON(this.refitted("bestParams").bestParams) as Params;
-  }
-  get bestScore(): number {
-    return this.refitted("bestScore").bestScore!;
-  }
-  get bestEstimator(): Estimator {
-    const s = this.refitted("bestEstimator");
-    if (!this.best) this.best = fromJSON(s.bestEstimator!);
-    return this.best;
-  }
-  get refitTime(): number | null {
-    return this.fittedState("refitTime").refitTime;
-  }
-  /** Every (candidate, split) whose fit or scoring failed, with its message. */
-  get failures(): FailedFit[] {
-    const r = this.cvResults;
-    const out: FailedFit[] = [];
-    const n = this.state!.nSplits;
-    for (let f = 0; f < n; f++) {
-      (r[`split${f}_error`] as (string | null)[]).forEach((e, c) => e !== null && out.push({ candidate: c, split: f, params: r.params[c], error: e }));
-    }
-    return out;
-  }
-
-  private refitted(what: string): SearchState {
-    const s = this.fittedState(what);
-    if (s.bestEstimator === null) throw new TypeError(`${PREFIX} ${this.estimatorType}.${what} is only available with refit (refit: false was given)`);
-    return s;
-  }
-
-  predict(X: Matrix): Float64Array {
-    this.fittedState("predict");
-    const b = this.bestEstimator;
-    if (!b.predict) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no predict()`);
-    return b.predict(X);
-  }
-  predictProba(X: Matrix): Matrix {
-    this.fittedState("predictProba");
-    const b = this.bestEstimator;
-    if (!b.predictProba) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no predictProba()`);
-    return b.predictProba(X);
-  }
   transform(X: Matrix): Matrix {
     this.fittedState("transform");
     const b = this.bestEstimator;
     if (!b.transform) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no transform()`);
     return b.transform(X);
-  }
-  classes(): Float64Array {
-    this.fittedState("classes");
-    const b = this.bestEstimator;
-    if (!b.classes) throw new TypeError(`${PREFIX} ${this.estimatorType}: the best estimator (${b.estimatorType}) has no classes()`);
-    return b.classes();
   }
   /** The refit metric's scorer on (X, y), as scikit-learn's search.score. */
   override score(X: Matrix, y?: Float64Array): number {
