@@ -119,6 +119,12 @@ function skeinCases(tol: number): SkeinCase[] {
       daskRow: "dask-glm admm(l1, lamduh=0.1)",
     },
     {
+      // dask-glm has no asynchronous ADMM: compared with its (synchronous) admm.
+      name: "skein admmAsync(l1, lambda=0.1)",
+      options: { solver: "admmAsync", penalty: "l1", lambda: 0.1, tol, maxIter: 250 },
+      daskRow: "dask-glm admm(l1, lamduh=0.1)",
+    },
+    {
       name: "skein lbfgs(l2, C=1)",
       options: { solver: "lbfgs", penalty: "l2", C: 1, tol },
       sklearnRow: "sklearn LogisticRegression(l2, lbfgs, C=1, no intercept)",

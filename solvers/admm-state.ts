@@ -30,6 +30,11 @@ export interface AdmmOptions extends SolverOptions {
   localMaxIter?: number;
   /** Iterations at which the hessian metric is recomputed at the current z; default [3, 10, 30]. */
   metricRefresh?: readonly number[];
+  /**
+   * Run the asynchronous variant (admm-async.ts: z-updates as local solves complete, so a slow
+   * partition stalls only itself); the same as solver "admmAsync". Default false.
+   */
+  asynchronous?: boolean;
 }
 
 /** out = M v for a d x d row-major M, or v itself when M is null. */
@@ -233,8 +238,8 @@ export class AdmmState {
     this.tmp = new Float64Array(this.d);
   }
 
-  static async create(problem: PartitionedProblem, options: AdmmOptions): Promise<AdmmState> {
-    const obj = new GlmObjective(problem, options, "admm");
+  static async create(problem: PartitionedProblem, options: AdmmOptions, solver: "admm" | "admmAsync" = "admm"): Promise<AdmmState> {
+    const obj = new GlmObjective(problem, options, solver);
     const alpha = options.alpha ?? 1.5;
     if (!(alpha > 0 && alpha < 2)) throw new GlmError(`glm: admm alpha must be in (0, 2), got ${alpha}`);
     const metric = options.metric ?? (problem.lossGradHess !== undefined ? "hessian" : "identity");
@@ -279,11 +284,10 @@ export class AdmmState {
         : reg.prox(avg, 1 / (this.N * this.rho), nPen, new Float64Array(this.d));
   }
 
-  /** u_i <- u_i + xh_i - z. */
-  dualUpdate(i: number): void {
+  /** u_i <- u_i + xh_i - z (z: the current consensus unless given). */
+  dualUpdate(i: number, z: Float64Array = this.z): void {
     const u = this.us[i];
     const xh = this.xhs[i];
-    const z = this.z;
     for (let j = 0; j < this.d; j++) u[j] += xh[j] - z[j];
   }
 

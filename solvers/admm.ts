@@ -26,6 +26,7 @@
  * rho adapts by residual balancing (3.4.1): doubled when r > 10 s, halved when s > 10 r, u
  * rescaled with it. Only d-sized vectors (and M, d x d) cross between client and partitions.
  */
+import { admmAsync } from "./admm-async.js";
 import { AdmmState } from "./admm-state.js";
 import type { AdmmOptions } from "./admm-state.js";
 import type { PartitionedProblem, SolverResult } from "./types.js";
@@ -33,6 +34,7 @@ import type { PartitionedProblem, SolverResult } from "./types.js";
 export type { AdmmOptions } from "./admm-state.js";
 
 export async function admm(problem: PartitionedProblem, options: AdmmOptions = {}): Promise<SolverResult> {
+  if (options.asynchronous === true) return admmAsync(problem, options);
   const st = await AdmmState.create(problem, options);
   const { N, d } = st;
   const localProx = problem.localProx!.bind(problem);

@@ -50,6 +50,7 @@ export { lbfgs } from "./lbfgs.js";
 export type { LbfgsOptions } from "./lbfgs.js";
 export { newton } from "./newton.js";
 export { admm } from "./admm.js";
+export { admmAsync } from "./admm-async.js";
 export type { AdmmOptions } from "./admm.js";
 export { solve } from "./solve.js";
 export type { SolveOptions } from "./solve.js";

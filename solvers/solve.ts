@@ -1,5 +1,6 @@
 /** One entry point over all solvers, with "auto" choosing by penalty and problem size. */
 import { admm } from "./admm.js";
+import { admmAsync } from "./admm-async.js";
 import { GlmError } from "./errors.js";
 import type { AdmmOptions } from "./admm.js";
 import { gradientDescent } from "./gradient-descent.js";
@@ -38,11 +39,13 @@ export async function solve(problem: PartitionedProblem, options: SolveOptions =
       return proximalGradient(problem, options);
     case "admm":
       return admm(problem, options);
+    case "admmAsync":
+      return admmAsync(problem, options);
     case "gradientDescent":
       return gradientDescent(problem, options);
     default: {
       const bad: never = solver;
-      throw new GlmError(`glm: unknown solver "${String(bad)}" (expected lbfgs, newton, proximalGradient, admm or gradientDescent)`);
+      throw new GlmError(`glm: unknown solver "${String(bad)}" (expected lbfgs, newton, proximalGradient, admm, admmAsync or gradientDescent)`);
     }
   }
 }

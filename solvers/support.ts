@@ -1,7 +1,7 @@
 /**
  * Which solver handles which penalty. Solvers that need a differentiable objective
  * (gradientDescent, newton) take smooth penalties only; lbfgs switches to OWL-QN when an l1
- * term is present; proximalGradient and admm use the prox.
+ * term is present; proximalGradient, admm and admmAsync use the prox.
  */
 import { GlmError, UnsupportedPenaltyError } from "./errors.js";
 import type { PartitionedProblem, PenaltyName, SolverName } from "./types.js";
@@ -11,11 +11,12 @@ export const SOLVER_SUPPORT: Readonly<Record<SolverName, readonly PenaltyName[]>
   newton: ["none", "l2"],
   proximalGradient: ["none", "l2", "l1", "elasticnet"],
   admm: ["none", "l2", "l1", "elasticnet"],
+  admmAsync: ["none", "l2", "l1", "elasticnet"],
   gradientDescent: ["none", "l2"],
 };
 
 /** Order in which alternatives are suggested. */
-const PREFERENCE: readonly SolverName[] = ["lbfgs", "newton", "proximalGradient", "admm", "gradientDescent"];
+const PREFERENCE: readonly SolverName[] = ["lbfgs", "newton", "proximalGradient", "admm", "admmAsync", "gradientDescent"];
 
 export function supports(solver: SolverName, penalty: PenaltyName): boolean {
   return SOLVER_SUPPORT[solver].includes(penalty);
@@ -41,7 +42,7 @@ export function checkProblem(solver: SolverName, problem: PartitionedProblem): v
   if (solver === "newton" && problem.lossGradHess === undefined) {
     throw new GlmError('glm: solver "newton" needs a problem with lossGradHess');
   }
-  if (solver === "admm" && problem.localProx === undefined) {
-    throw new GlmError('glm: solver "admm" needs a problem with localProx');
+  if ((solver === "admm" || solver === "admmAsync") && problem.localProx === undefined) {
+    throw new GlmError(`glm: solver "${solver}" needs a problem with localProx`);
   }
 }

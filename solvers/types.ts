@@ -25,7 +25,7 @@ export interface Partition {
 
 export type FamilyName = "logistic" | "normal" | "poisson" | "multinomial";
 export type PenaltyName = "none" | "l1" | "l2" | "elasticnet";
-export type SolverName = "gradientDescent" | "proximalGradient" | "lbfgs" | "newton" | "admm";
+export type SolverName = "gradientDescent" | "proximalGradient" | "lbfgs" | "newton" | "admm" | "admmAsync";
 
 /** What a kernel needs besides the data. Plain data, so a task can carry it to a worker. */
 export interface KernelSpec {

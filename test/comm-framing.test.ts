@@ -111,6 +111,22 @@ describe("FrameDecoder", () => {
     expectSameBytes(update.f64, f64.subarray(1));
   });
 
+  it("receives binary frames of at least sharedMinBytes into shared memory, the rest and the header not", () => {
+    const f64 = new Float64Array(512 * 1024).map((_, i) => i * 0.5); // 4 MiB
+    const tiny = new Float64Array(1000).map((_, i) => -i);
+    const batch: Message[] = [...small, { op: "data", id: 1, data: { f64, tiny }, missing: [] }];
+    const decoder = new FrameDecoder({ maxFrameBytes: 1 << 30, sharedMinBytes: 1 << 20 });
+    const frames = decoder.push(Buffer.concat(encodeBatch(batch)));
+    expect(frames.length).toBe(1);
+    expect(frames[0].header.buffer).toBeInstanceOf(ArrayBuffer);
+    const data = (decodeBatch(frames[0].header, frames[0].frames)[3] as unknown as { data: { f64: Float64Array; tiny: Float64Array } }).data;
+    expect(data.f64.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(data.f64.byteLength).toBe(data.f64.buffer.byteLength); // a view of the received frame, not a copy
+    expectSameBytes(data.f64, f64);
+    expect(data.tiny.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expectSameBytes(data.tiny, tiny);
+  });
+
   it("returns every frame completed by one chunk, in order, including empty binary frames", () => {
     const header = new Uint8Array([0x90]);
     const wire = Buffer.concat([

@@ -337,6 +337,16 @@ describe("KeyRef and Call", () => {
     });
   });
 
+  it("unpacks a RunSpec blob that arrived in shared memory (a worker's large frames do)", () => {
+    const packed = packRun({ fn, args: [tree(), new KeyRef("a")] });
+    const shared = new Uint8Array(new SharedArrayBuffer(packed.byteLength));
+    shared.set(packed);
+    const out = unpackRun(shared);
+    expect(out.fn).toEqual(fn);
+    expectTree(out.args[0]);
+    expect(out.args[1]).toBeInstanceOf(KeyRef);
+  });
+
   it("rejects malformed RunSpec blobs and frame references outside a batch", () => {
     expect(() => unpackRun(packValue(5))).toThrow("skein comm: packed RunSpec is malformed (got number)");
     expect(() => unpackRun(packValue([["m"], []]))).toThrow("skein comm: packed RunSpec is malformed (got array)");

@@ -18,6 +18,7 @@ const cases: [SolverName, SolveOptions][] = [
   ["lbfgs", { penalty: "l2", C: 0.5, tol: 1e-9 }],
   ["newton", { penalty: "l2", C: 0.5, tol: 1e-9 }],
   ["admm", { penalty: "l1", C: 0.5, tol: 1e-9, absTol: 1e-9, relTol: 1e-9, maxIter: 500 }],
+  ["admmAsync", { penalty: "l1", C: 0.5, tol: 1e-9, absTol: 1e-9, relTol: 1e-9, maxIter: 500 }],
 ];
 
 function relDiff(a: number, b: number): number {

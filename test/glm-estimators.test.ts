@@ -43,7 +43,7 @@ function expectClose(actual: ArrayLike<number>, expected: readonly number[], tol
 const tight = { tol: 1e-10, maxIter: 5000 };
 
 describe("LogisticRegression matches scikit-learn", () => {
-  for (const solver of ["auto", "lbfgs", "newton", "admm", "proximalGradient", "gradientDescent"] as const) {
+  for (const solver of ["auto", "lbfgs", "newton", "admm", "admmAsync", "proximalGradient", "gradientDescent"] as const) {
     it(`l2, C=0.5 (${solver})`, async () => {
       const m = await new LogisticRegression({ C: 0.5, solver, ...tight, maxIter: 20000 }).fit(X, y);
       expectClose(m.coef, REF.logistic_l2.coef, 1e-5);
@@ -51,7 +51,7 @@ describe("LogisticRegression matches scikit-learn", () => {
       expect(Math.abs(m.objective - REF.logistic_l2.objective) / REF.logistic_l2.objective).toBeLessThan(1e-8);
     });
   }
-  for (const solver of ["lbfgs", "admm", "proximalGradient"] as const) {
+  for (const solver of ["lbfgs", "admm", "admmAsync", "proximalGradient"] as const) {
     it(`l1, C=0.3 (${solver})`, async () => {
       const m = await new LogisticRegression({ C: 0.3, penalty: "l1", solver, ...tight, maxIter: 20000 }).fit(X, y);
       expectClose(m.coef, REF.logistic_l1.coef, 1e-5);
@@ -138,7 +138,7 @@ describe("LinearRegression and PoissonRegression match scikit-learn", () => {
     expectClose(m.coef, REF.ridge.coef, 1e-7);
     expect(m.intercept).toBeCloseTo(REF.ridge.intercept[0], 7);
   });
-  for (const solver of ["lbfgs", "admm", "proximalGradient"] as const) {
+  for (const solver of ["lbfgs", "admm", "admmAsync", "proximalGradient"] as const) {
     it(`penalty "l1" is Lasso(alpha) (${solver})`, async () => {
       const m = await new LinearRegression({ penalty: "l1", alpha: 0.05, solver, ...tight, maxIter: 20000 }).fit(X, yreg);
       expectClose(m.coef, REF.lasso.coef, 1e-6);

@@ -4,6 +4,7 @@ import {
   GlmObjective,
   LocalProblem,
   admm,
+  admmAsync,
   fromSklearn,
   gradientDescent,
   lbfgs,
@@ -23,6 +24,7 @@ const ALL: [SolverName, Solve][] = [
   ["newton", newton],
   ["proximalGradient", proximalGradient],
   ["admm", admm],
+  ["admmAsync", admmAsync],
   ["gradientDescent", gradientDescent],
 ];
 
@@ -90,10 +92,10 @@ describe("errors", () => {
   test("unsupported solver x penalty, bad C, bad x0", async () => {
     const p = separable();
     await expect(newton(p, { penalty: "l1" })).rejects.toThrow(
-      'glm: solver "newton" does not support penalty "l1" (use lbfgs, proximalGradient or admm)',
+      'glm: solver "newton" does not support penalty "l1" (use lbfgs, proximalGradient, admm or admmAsync)',
     );
     await expect(gradientDescent(p, { penalty: "elasticnet" })).rejects.toThrow(
-      'glm: solver "gradientDescent" does not support penalty "elasticnet" (use lbfgs, proximalGradient or admm)',
+      'glm: solver "gradientDescent" does not support penalty "elasticnet" (use lbfgs, proximalGradient, admm or admmAsync)',
     );
     await expect(lbfgs(p, { C: 0 })).rejects.toThrow("glm: C must be a finite number > 0, got 0");
     await expect(lbfgs(p, { x0: new Float64Array(2) })).rejects.toThrow("glm: x0 has length 2, expected 3");
@@ -113,6 +115,7 @@ describe("errors", () => {
     };
     await expect(newton(bare, {})).rejects.toThrow('glm: solver "newton" needs a problem with lossGradHess');
     await expect(admm(bare, {})).rejects.toThrow('glm: solver "admm" needs a problem with localProx');
+    await expect(admmAsync(bare, {})).rejects.toThrow('glm: solver "admmAsync" needs a problem with localProx');
     // lbfgs needs only loss and gradient; solve("auto") then picks it.
     const r = await solve(bare, { penalty: "l2", C: 10 });
     const ref = await newton(base, { penalty: "l2", C: 10 });

@@ -115,22 +115,23 @@ describe("solver x penalty support", () => {
       newton: ["none", "l2"],
       proximalGradient: ["none", "l2", "l1", "elasticnet"],
       admm: ["none", "l2", "l1", "elasticnet"],
+      admmAsync: ["none", "l2", "l1", "elasticnet"],
       gradientDescent: ["none", "l2"],
     });
   });
 
   test("unsupported pairs name the alternatives", () => {
     expect(() => checkSupport("newton", "l1")).toThrow(
-      new UnsupportedPenaltyError("newton", "l1", ["lbfgs", "proximalGradient", "admm"]),
+      new UnsupportedPenaltyError("newton", "l1", ["lbfgs", "proximalGradient", "admm", "admmAsync"]),
     );
     expect(() => checkSupport("newton", "l1")).toThrow(
-      'glm: solver "newton" does not support penalty "l1" (use lbfgs, proximalGradient or admm)',
+      'glm: solver "newton" does not support penalty "l1" (use lbfgs, proximalGradient, admm or admmAsync)',
     );
     expect(() => checkSupport("gradientDescent", "elasticnet")).toThrow(
-      'glm: solver "gradientDescent" does not support penalty "elasticnet" (use lbfgs, proximalGradient or admm)',
+      'glm: solver "gradientDescent" does not support penalty "elasticnet" (use lbfgs, proximalGradient, admm or admmAsync)',
     );
     expect(() => checkSupport("sgd" as SolverName, "l1")).toThrow(
-      'glm: unknown solver "sgd" (expected lbfgs, newton, proximalGradient, admm, gradientDescent)',
+      'glm: unknown solver "sgd" (expected lbfgs, newton, proximalGradient, admm, admmAsync, gradientDescent)',
     );
   });
 });

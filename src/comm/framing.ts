@@ -48,6 +48,12 @@ export interface FrameDecoderOptions {
   maxHeaderBytes?: number;
   /** Most binary frames per batch; defaults to MAX_FRAMES_PER_BATCH. */
   maxFrames?: number;
+  /**
+   * Binary frames of at least this many bytes are received into a SharedArrayBuffer (default:
+   * never). A worker keeps large arrays in shared memory so task threads read them without a
+   * copy; receiving them there saves copying each one again after it arrived.
+   */
+  sharedMinBytes?: number;
 }
 
 export interface DecodedFrame {
@@ -72,6 +78,7 @@ export class FrameDecoder {
   private maxFrameBytes: number;
   private maxHeaderBytes: number;
   private readonly maxFrames: number;
+  private readonly sharedMinBytes: number;
   private state: number = FIXED;
   private readonly fixed = new Uint8Array(FIXED_BYTES);
   private fixedFill = 0;
@@ -87,6 +94,7 @@ export class FrameDecoder {
     this.maxFrameBytes = opts.maxFrameBytes;
     this.maxHeaderBytes = opts.maxHeaderBytes ?? Math.min(opts.maxFrameBytes, DEFAULT_MAX_HEADER_BYTES);
     this.maxFrames = opts.maxFrames ?? MAX_FRAMES_PER_BATCH;
+    this.sharedMinBytes = opts.sharedMinBytes ?? Infinity;
   }
 
   /**
@@ -226,8 +234,13 @@ export class FrameDecoder {
       }
       const len = this.lengths[this.part];
       // allocUnsafeSlow: an unpooled, unzeroed ArrayBuffer of exactly this part at offset 0; every
-      // byte is overwritten before the frame is handed out.
-      this.parts[this.part] = len === 0 ? new Uint8Array(0) : Buffer.allocUnsafeSlow(len);
+      // byte is overwritten before the frame is handed out. The header (part 0) is never shared.
+      this.parts[this.part] =
+        len === 0
+          ? new Uint8Array(0)
+          : this.part > 0 && len >= this.sharedMinBytes
+            ? new Uint8Array(new SharedArrayBuffer(len))
+            : Buffer.allocUnsafeSlow(len);
       if (len > 0) return;
     }
   }

@@ -435,7 +435,9 @@ export interface UnpackValueOptions {
 export function unpackValue(b: Uint8Array, opts?: UnpackValueOptions): unknown {
   copyInline = opts?.copyArrays === true;
   try {
-    return unpackOne(b);
+    // msgpackr reads ArrayBuffers only; a large blob a worker received into shared memory
+    // (sharedMinBytes) is copied out once.
+    return unpackOne(b.buffer instanceof SharedArrayBuffer ? new Uint8Array(b) : b);
   } catch (err) {
     throw new Error(`skein comm: cannot unpack value: ${err instanceof Error ? err.message : String(err)}`);
   } finally {

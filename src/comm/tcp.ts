@@ -17,8 +17,21 @@ import { decodeBatch, encodeBatch } from "./serialize.js";
 export interface ConnectOptions {
   /** Largest accepted incoming frame in bytes (and largest batch this end will send). */
   maxFrameBytes?: number;
+  /** Receive binary frames of at least this many bytes into shared memory (see FrameDecoderOptions). */
+  sharedMinBytes?: number;
   /** Give up connecting after this long; default 10 s. */
   timeoutMs?: number;
+}
+
+/** What a connection accepts: frame size limit, and from what size frames go to shared memory. */
+export interface FrameLimits {
+  readonly maxFrameBytes: number;
+  readonly sharedMinBytes?: number;
+}
+
+export function frameLimits(opts: ConnectOptions | ListenOptions | undefined): FrameLimits {
+  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  return opts?.sharedMinBytes !== undefined ? { maxFrameBytes, sharedMinBytes: opts.sharedMinBytes } : { maxFrameBytes };
 }
 
 /** After a graceful close, how long the peer gets to close its side before the socket is destroyed. */
@@ -61,18 +74,23 @@ export function formatTcpAddress(host: string, port: number): string {
 export class TcpConnection extends BaseConnection {
   readonly peer: string;
   private readonly decoder: FrameDecoder;
+  private readonly maxFrameBytes: number;
   private endTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: net.Socket,
     peer: string,
-    private readonly maxFrameBytes: number,
+    { maxFrameBytes, sharedMinBytes }: FrameLimits,
     accepted = false,
   ) {
     super();
     this.peer = peer;
+    this.maxFrameBytes = maxFrameBytes;
     // An accepted socket is a stranger until the owner calls authenticated().
-    this.decoder = new FrameDecoder({ maxFrameBytes: accepted ? Math.min(maxFrameBytes, PRE_AUTH_MAX_FRAME_BYTES) : maxFrameBytes });
+    this.decoder = new FrameDecoder({
+      maxFrameBytes: accepted ? Math.min(maxFrameBytes, PRE_AUTH_MAX_FRAME_BYTES) : maxFrameBytes,
+      ...(sharedMinBytes !== undefined ? { sharedMinBytes } : {}),
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
@@ -190,11 +208,11 @@ export function acceptSocket(
   scheme: "tcp" | "tls",
   socket: net.Socket,
   conns: Set<TcpConnection>,
-  maxFrameBytes: number,
+  limits: FrameLimits,
   onConnection: (c: Connection) => void,
 ): void {
   const peer = formatSocketAddress(scheme, socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
-  const conn = new TcpConnection(socket, peer, maxFrameBytes, true);
+  const conn = new TcpConnection(socket, peer, limits, true);
   conns.add(conn);
   conn.untrack = () => conns.delete(conn);
   try {
@@ -232,9 +250,9 @@ export async function listenTcp(
   opts?: ListenOptions,
 ): Promise<Listener> {
   parseTcpAddress(address);
-  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const limits = frameLimits(opts);
   const conns = new Set<TcpConnection>();
-  const server = net.createServer({ noDelay: true }, (socket) => acceptSocket("tcp", socket, conns, maxFrameBytes, onConnection));
+  const server = net.createServer({ noDelay: true }, (socket) => acceptSocket("tcp", socket, conns, limits, onConnection));
   return bindServer("tcp", address, server, conns);
 }
 
@@ -255,7 +273,7 @@ export function dialSocket(
   open: () => net.Socket,
 ): Promise<Connection> {
   if (port === 0) return Promise.reject(new Error(`skein comm: cannot connect to ${address}: port 0 is only for listening`));
-  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const limits = frameLimits(opts);
   const timeoutMs = opts?.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise<Connection>((resolve, reject) => {
     let socket: net.Socket;
@@ -276,7 +294,7 @@ export function dialSocket(
     socket.once(ready, () => {
       clearTimeout(timer);
       socket.removeListener("error", onError);
-      resolve(new TcpConnection(socket, address, maxFrameBytes));
+      resolve(new TcpConnection(socket, address, limits));
     });
   });
 }

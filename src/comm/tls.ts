@@ -15,12 +15,12 @@ import type net from "node:net";
 import tls from "node:tls";
 import type { Connection, Listener, ListenOptions } from "./types.js";
 import { commLog, errorMessage } from "./base.js";
-import { DEFAULT_MAX_FRAME_BYTES } from "./framing.js";
 import {
   acceptSocket,
   bindServer,
   dialSocket,
   formatSocketAddress,
+  frameLimits,
   parseSocketAddress,
   type ConnectOptions,
   type TcpConnection,
@@ -74,7 +74,7 @@ export async function listenTls(
 ): Promise<Listener> {
   parseSocketAddress("tls", address);
   const config = needConfig(address, opts?.tls);
-  const maxFrameBytes = opts?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const limits = frameLimits(opts);
   const conns = new Set<TcpConnection>();
   let server: tls.Server;
   try {
@@ -91,7 +91,7 @@ export async function listenTls(
           socket.destroy();
           return;
         }
-        acceptSocket("tls", socket, conns, maxFrameBytes, onConnection);
+        acceptSocket("tls", socket, conns, limits, onConnection);
       },
     );
   } catch (err) {

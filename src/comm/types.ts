@@ -34,4 +34,6 @@ export interface Listener {
 export interface ListenOptions {
   /** Largest accepted frame in bytes; a bigger announced length closes the connection. */
   maxFrameBytes?: number;
+  /** Receive binary frames of at least this many bytes into shared memory (see FrameDecoderOptions). */
+  sharedMinBytes?: number;
 }

@@ -124,7 +124,7 @@ export class WorkerServer {
         if (server) server.acceptPeer(conn);
         else conn.close("skein worker: starting");
       },
-      { tls: opts.tls },
+      { tls: opts.tls, sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES },
     );
     const executor = new Executor({ nthreads: opts.nthreads, execArgv: opts.execArgv, sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES });
     try {
@@ -162,7 +162,7 @@ export class WorkerServer {
   // ---------------------------------------------------------------- scheduler link
 
   private async join(): Promise<void> {
-    const conn = await connect(this.opts.scheduler, { tls: this.opts.tls });
+    const conn = await connect(this.opts.scheduler, { tls: this.opts.tls, sharedMinBytes: this.sharedMinBytes });
     this.scheduler = conn;
     conn.send({
       op: "hello-worker",
@@ -449,7 +449,8 @@ export class WorkerServer {
     if (p) return p;
     const entry: Peer = {
       conn: null,
-      ready: connect(worker, { tls: this.opts.tls }).then((conn) => {
+      // Large arrays arrive straight into shared memory, where put() would otherwise copy them.
+      ready: connect(worker, { tls: this.opts.tls, sharedMinBytes: this.sharedMinBytes }).then((conn) => {
         entry.conn = conn;
         conn.onMessages = (msgs) => this.onPeerMessages(worker, msgs);
         conn.onClose = (reason) => this.onPeerClosed(worker, entry, reason);
