@@ -67,7 +67,7 @@ export interface PoissonRegressionParams extends CommonParams {
   alpha: number;
 }
 
-const SOLVERS: readonly GlmSolverName[] = ["auto", "lbfgs", "newton", "admm", "proximalGradient", "gradientDescent"];
+const SOLVERS: readonly GlmSolverName[] = ["auto", "lbfgs", "newton", "admm", "admmAsync", "proximalGradient", "gradientDescent"];
 
 function commonConstraints(): ConstraintTable {
   return {
