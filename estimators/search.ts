@@ -483,8 +483,7 @@ abstract class BaseSearchCV<P extends BaseSearchParams> extends SearchResults<P,
    */
   private async runOnCluster(client: Client, X: Matrix, y: Float64Array | undefined, opts: SearchFitOptions): Promise<{ plan: SearchGraph; values: FoldScores[] }> {
     // scatterMany: one Future for the whole object (scatter would give one per field). A fresh
-    // key per run (hash: false): a content key released by the previous run on the same data
-    // could be freed under this one, and scattered data has no lineage to recompute it from.
+    // key per run (hash: false): a content key would cost a hashing pass over X every fit.
     const [data] = await client.scatterMany([{ X, y: y ?? null, w: opts.sampleWeight ?? null }], { broadcast: true, hash: false });
     try {
       const plan = this.plan(X, y, opts, data.key);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, TaskError } from "../src/index.js";
-import { fail, inc } from "./fixtures/tasks.js";
+import { fail, inc, sumShared } from "./fixtures/tasks.js";
 import { sleepThen, spin } from "./fixtures/runtime-tasks.js";
 
 let client: Client;
@@ -66,6 +66,23 @@ describe("client API", () => {
   it("scatters many items over the workers", async () => {
     const futs = await client.scatterMany([1, 2, 3, 4]);
     expect(await client.gather(client.map(inc, futs))).toEqual([2, 3, 4, 5]);
+  });
+
+  it("scatters the same data again right after releasing it (content keys), and it stays", async () => {
+    for (let round = 0; round < 5; round++) {
+      const data = new Float64Array([1, 2, 3, round]);
+      const [first] = await client.scatterMany([data], { broadcast: true });
+      first.release();
+      // Same content, same key: the pending release of the first Future must not free it.
+      const [second] = await client.scatterMany([data], { broadcast: true });
+      expect(second.key).toBe(first.key);
+      const sum = client.submit(sumShared, second);
+      await client.wait([sum], { timeoutMs: 5_000 });
+      expect((await sum.result()).sum).toBe(6 + round);
+      expect(client.cluster!.scheduler.state.taskState(second.key)).toBe("memory");
+      second.release();
+      sum.release();
+    }
   });
 
   it("computes persisted delayed values once", async () => {

@@ -526,6 +526,9 @@ export class Client implements FutureHost {
       keys.push(key);
       data[key] = item;
     }
+    // A Future on one of these content keys may have just been released, its release still
+    // queued: sent after this scatter, it would free the data just scattered again.
+    if (this.releaseQueue.length > 0) this.releaseQueue = this.releaseQueue.filter((k) => !Object.hasOwn(data, k));
     const id = this.nextId++;
     const reply = await this.request<Extract<Message, { op: "scatter-reply" }>>(id, {
       op: "scatter",
