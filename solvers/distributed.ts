@@ -13,9 +13,10 @@ import { Client } from "../src/client/client.js";
 import { Future } from "../src/client/future.js";
 import { getDefaultComputer } from "../src/graph/delayed.js";
 import { localProxTask, validatePartitionTask, type PartitionInfo } from "./distributed-tasks.js";
+import { subsamplePartition } from "./subsample.js";
 import { GlmError } from "./errors.js";
 import { partitionLoss, partitionLossGrad, partitionLossGradHess, sumLossGradHesses, sumLossGrads, thetaLength } from "./kernels.js";
-import type { KernelSpec, LocalProxArgs, LossGrad, LossGradHess, Partition, PartitionedProblem } from "./types.js";
+import type { KernelSpec, LocalProxArgs, LossGrad, LossGradHess, Partition, PartitionedProblem, SampledProblem } from "./types.js";
 
 /** Something that yields one Future per partition (an XYCollection, say). */
 export interface PartitionSource {
@@ -152,6 +153,25 @@ export class DistributedProblem implements PartitionedProblem {
       return sumLossGradHesses(await gatherAndRelease(this.client, this.client.map(partitionLossGradHess, this.partitions, this.specs, args)), d);
     } finally {
       done();
+    }
+  }
+
+  /**
+   * The sample is made by one task per partition on the worker holding it (only the sample's
+   * rows are new memory there) and validated like any partition; release() drops it.
+   */
+  async subsample(stride: number): Promise<SampledProblem> {
+    const futures = this.client.map(subsamplePartition, this.partitions, this.partitions.map(() => stride));
+    try {
+      const sample = (await DistributedProblem.create(futures, this.spec, { client: this.client, thetaTransport: this.transport })) as DistributedProblem &
+        SampledProblem;
+      sample.release = () => {
+        for (const f of futures) f.release();
+      };
+      return sample;
+    } catch (err) {
+      for (const f of futures) f.release();
+      throw err;
     }
   }
 

@@ -15,6 +15,7 @@ export type {
   PartitionStats,
   PartitionedProblem,
   PenaltyName,
+  SampledProblem,
   SolverName,
   SolverOptions,
   SolverResult,
@@ -49,6 +50,8 @@ export type { ProximalGradientOptions } from "./proximal-gradient.js";
 export { lbfgs } from "./lbfgs.js";
 export type { LbfgsOptions } from "./lbfgs.js";
 export { newton } from "./newton.js";
+export type { NewtonOptions } from "./newton.js";
+export { SAMPLE_MIN_ROWS, SAMPLE_TARGET_ROWS, defaultSampleStride, subsamplePartition } from "./subsample.js";
 export { admm } from "./admm.js";
 export { admmAsync } from "./admm-async.js";
 export type { AdmmOptions } from "./admm.js";

@@ -6,6 +6,7 @@
 import { GlmError } from "./errors.js";
 import { lossGradHessInto, lossGradInto, partitionLoss, thetaLength, validatePartition } from "./kernels.js";
 import { localProxSolve } from "./local-solve.js";
+import { subsamplePartition } from "./subsample.js";
 import type {
   DenseMatrix,
   KernelSpec,
@@ -14,6 +15,7 @@ import type {
   LossGradHess,
   Partition,
   PartitionedProblem,
+  SampledProblem,
 } from "./types.js";
 
 export class LocalProblem implements PartitionedProblem {
@@ -77,6 +79,15 @@ export class LocalProblem implements PartitionedProblem {
     const part = this.partitions[i];
     if (part === undefined) throw new GlmError(`glm: no partition ${i} (the problem has ${this.nPartitions})`);
     return localProxSolve(part, this.spec, args).x;
+  }
+
+  async subsample(stride: number): Promise<SampledProblem> {
+    const sample = new LocalProblem(
+      this.partitions.map((part) => subsamplePartition(part, stride)),
+      this.spec,
+    ) as LocalProblem & SampledProblem;
+    sample.release = () => {};
+    return sample;
   }
 }
 

@@ -9,6 +9,7 @@ import { thetaLength } from "./kernels.js";
 import { lbfgs } from "./lbfgs.js";
 import type { LbfgsOptions } from "./lbfgs.js";
 import { newton } from "./newton.js";
+import type { NewtonOptions } from "./newton.js";
 import { proximalGradient } from "./proximal-gradient.js";
 import type { ProximalGradientOptions } from "./proximal-gradient.js";
 import type { PartitionedProblem, SolverName, SolverResult } from "./types.js";
@@ -16,6 +17,7 @@ import type { PartitionedProblem, SolverName, SolverResult } from "./types.js";
 export type SolveOptions = AdmmOptions &
   GradientDescentOptions &
   LbfgsOptions &
+  NewtonOptions &
   ProximalGradientOptions & {
     /** Default "auto": newton for smooth penalties when d <= 400 and the problem has a Hessian, else lbfgs. */
     solver?: SolverName | "auto";

@@ -90,6 +90,16 @@ export interface PartitionedProblem {
   lossGradHess?(theta: Float64Array): Promise<LossGradHess>;
   /** ADMM's local solve on partition i (see LocalProxArgs); returns the new x_i. */
   localProx?(i: number, args: LocalProxArgs): Promise<Float64Array>;
+  /**
+   * Every stride-th row of every partition with weights x stride (see subsample.ts), as a
+   * problem of its own; its release() frees what it holds. Newton warm-starts from its optimum.
+   */
+  subsample?(stride: number): Promise<SampledProblem>;
+}
+
+/** A PartitionedProblem made by subsample(); release it when done. */
+export interface SampledProblem extends PartitionedProblem {
+  release(): void;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../src/index.js";
 import { LogisticRegression } from "../estimators/glm.js";
-import { DistributedProblem, LocalProblem, solve } from "../solvers/index.js";
+import { DistributedProblem, LocalProblem, newton, solve } from "../solvers/index.js";
 import type { KernelSpec, Partition, SolverName, SolveOptions } from "../solvers/index.js";
 import { logisticData, partitionsOf } from "./fixtures/glm-data.js";
 
@@ -63,6 +63,23 @@ for (const processes of [false, true]) {
         for (let j = 0; j < local.theta.length; j++) expect(Math.abs(dist.theta[j] - local.theta[j])).toBeLessThan(1e-5);
       });
     }
+
+    it("newton's sample warm start runs on the workers, matches the local fit and frees the sample", async () => {
+      const futs = await client.scatterMany(parts);
+      const dp = await DistributedProblem.create(futs, spec, { client });
+      const opts = { penalty: "l2" as const, C: 0.5, tol: 1e-9, sampleWarmStart: 4 };
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await client.nthreads(); // every release sent so far has been processed
+      const before = client.cluster!.scheduler.state.taskCount;
+      const dist = await newton(dp, opts);
+      const local = await newton(new LocalProblem(parts, spec), opts);
+      expect(dist.converged).toBe(true);
+      expect(relDiff(dist.objective, local.objective)).toBeLessThan(1e-12);
+      expect(dist.nIter).toBe(local.nIter);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await client.nthreads();
+      expect(client.cluster!.scheduler.state.taskCount).toBe(before);
+    });
 
     it("LogisticRegression (multinomial, labels encoded on the workers) equals its local fit", async () => {
       const y3 = Float64Array.from(y, (v, i) => [3, 8, 9][v + (X.data[i * 5 + 1] > 0.5 ? 1 : 0)]);
