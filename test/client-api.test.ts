@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client, TaskError } from "../src/index.js";
-import { fail, inc, sumShared } from "./fixtures/tasks.js";
+import { envVar, fail, inc, sumShared } from "./fixtures/tasks.js";
 import { sleepThen, spin } from "./fixtures/runtime-tasks.js";
 
 let client: Client;
@@ -83,6 +83,11 @@ describe("client API", () => {
       second.release();
       sum.release();
     }
+  });
+
+  it("runs tasks with OpenMP's passive waiting unless the environment says otherwise", async () => {
+    const want = process.env.OMP_WAIT_POLICY ?? "PASSIVE";
+    expect(await client.gather(client.with({ pure: false }).map(envVar, ["OMP_WAIT_POLICY", "OMP_WAIT_POLICY"]))).toEqual([want, want]);
   });
 
   it("computes persisted delayed values once", async () => {
