@@ -63,7 +63,7 @@ class CompletionQueue {
 
 export async function admmAsync(problem: PartitionedProblem, options: AdmmOptions = {}): Promise<SolverResult> {
   const st = await AdmmState.create(problem, { alpha: 1, adaptiveRho: false, ...options }, "admmAsync");
-  const { N, d } = st;
+  const { N } = st;
   const localProx = problem.localProx!.bind(problem);
   const zSeen: Float64Array[] = new Array<Float64Array>(N);
   const queue = new CompletionQueue();
@@ -71,7 +71,6 @@ export async function admmAsync(problem: PartitionedProblem, options: AdmmOption
     zSeen[i] = st.z;
     queue.add(i, localProx(i, st.localArgs(i)));
   };
-  const avg = new Float64Array(d);
   let epochStartZ = st.z;
   let completions = 0;
   let epoch = 0;
@@ -83,14 +82,7 @@ export async function admmAsync(problem: PartitionedProblem, options: AdmmOption
       if (x === undefined) throw error;
       st.acceptLocal(i, x, zSeen[i]);
       st.dualUpdate(i, zSeen[i]);
-      avg.fill(0);
-      for (let k = 0; k < N; k++) {
-        const xh = st.xhs[k];
-        const u = st.us[k];
-        for (let j = 0; j < d; j++) avg[j] += xh[j] + u[j];
-      }
-      for (let j = 0; j < d; j++) avg[j] /= N;
-      st.zUpdate(avg);
+      st.zUpdate(st.consensusTarget());
       if (++completions % N === 0) {
         epoch++;
         st.obj.passes++;

@@ -210,6 +210,7 @@ export class AdmmState {
   rho: number;
   private readonly refreshAt: Set<number>;
   private readonly tmp: Float64Array;
+  private readonly avg: Float64Array;
 
   private constructor(
     readonly problem: PartitionedProblem,
@@ -236,6 +237,7 @@ export class AdmmState {
     this.us = Array.from({ length: this.N }, () => new Float64Array(this.d));
     this.xhs = Array.from({ length: this.N }, () => new Float64Array(this.d));
     this.tmp = new Float64Array(this.d);
+    this.avg = new Float64Array(this.d);
   }
 
   static async create(problem: PartitionedProblem, options: AdmmOptions, solver: "admm" | "admmAsync" = "admm"): Promise<AdmmState> {
@@ -273,6 +275,19 @@ export class AdmmState {
     const xh = this.xhs[i];
     const a = this.alpha;
     for (let j = 0; j < this.d; j++) xh[j] = a * x[j] + (1 - a) * zAtSubmit[j];
+  }
+
+  /** mean_i(xh_i + u_i), the point the z-update pulls towards (into a buffer reused per call). */
+  consensusTarget(): Float64Array {
+    const { N, d, avg } = this;
+    avg.fill(0);
+    for (let i = 0; i < N; i++) {
+      const xh = this.xhs[i];
+      const u = this.us[i];
+      for (let j = 0; j < d; j++) avg[j] += xh[j] + u[j];
+    }
+    for (let j = 0; j < d; j++) avg[j] /= N;
+    return avg;
   }
 
   /** z <- argmin R(z) + N/2 ||z - avg||_P^2 (the prox of R in the metric). */

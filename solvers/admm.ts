@@ -36,9 +36,8 @@ export type { AdmmOptions } from "./admm-state.js";
 export async function admm(problem: PartitionedProblem, options: AdmmOptions = {}): Promise<SolverResult> {
   if (options.asynchronous === true) return admmAsync(problem, options);
   const st = await AdmmState.create(problem, options);
-  const { N, d } = st;
+  const { N } = st;
   const localProx = problem.localProx!.bind(problem);
-  const avg = new Float64Array(d);
   let converged = false;
   let iter = 0;
   for (; iter < st.maxIter; iter++) {
@@ -46,15 +45,8 @@ export async function admm(problem: PartitionedProblem, options: AdmmOptions = {
     const zNow = st.z;
     const next = await Promise.all(st.xs.map((_, i) => localProx(i, st.localArgs(i))));
     st.obj.passes++;
-    avg.fill(0);
-    for (let i = 0; i < N; i++) {
-      st.acceptLocal(i, next[i], zNow);
-      const xh = st.xhs[i];
-      const u = st.us[i];
-      for (let j = 0; j < d; j++) avg[j] += xh[j] + u[j];
-    }
-    for (let j = 0; j < d; j++) avg[j] /= N;
-    st.zUpdate(avg);
+    for (let i = 0; i < N; i++) st.acceptLocal(i, next[i], zNow);
+    st.zUpdate(st.consensusTarget());
     for (let i = 0; i < N; i++) st.dualUpdate(i);
     const res = st.residuals(zNow);
     options.callback?.(iter + 1, res.r);
