@@ -128,6 +128,29 @@ describe("tcp transport", () => {
     expect(sum).toBe(expected);
   });
 
+  it("delivers large frames intact to several dialled connections at once (they share one read buffer)", async () => {
+    const n = (24 * 1024 * 1024) / 8;
+    const a = new Float64Array(n).map((_, i) => i);
+    const b = new Float64Array(n).map((_, i) => -3 * i);
+    const one = await openPair("tcp://127.0.0.1:0");
+    const two = await openPair("tcp://127.0.0.1:0");
+    listeners.push(one.listener, two.listener);
+    const gotA = nextCall<Message[]>();
+    const gotB = nextCall<Message[]>();
+    one.client.onMessages = gotA.fn;
+    two.client.onMessages = gotB.fn;
+    // Both servers write at once, so the two dialled sockets' reads interleave.
+    one.server.send({ op: "key-in-memory", key: "a", hasValue: true, value: a });
+    two.server.send({ op: "key-in-memory", key: "b", hasValue: true, value: b });
+    const [[ma], [mb]] = await Promise.all([gotA.next(), gotB.next()]);
+    const ra = (ma as { value: Float64Array }).value;
+    const rb = (mb as { value: Float64Array }).value;
+    expect([ra.length, rb.length]).toEqual([n, n]);
+    for (let i = 0; i < n; i++) {
+      if (ra[i] !== i || rb[i] !== -3 * i) throw new Error(`element ${i}: got ${ra[i]} and ${rb[i]}`);
+    }
+  });
+
   it("closes a connection sending garbage with the reason, and keeps serving others", async () => {
     const { listener, next } = await server();
     const bad = await rawSocket(listener.address);
