@@ -34,9 +34,6 @@ export function frameLimits(opts: ConnectOptions | ListenOptions | undefined): F
   return opts?.sharedMinBytes !== undefined ? { maxFrameBytes, sharedMinBytes: opts.sharedMinBytes } : { maxFrameBytes };
 }
 
-/** Batches below this size are copied into one buffer for a single write; larger ones go out by writev. */
-const SMALL_BATCH_BYTES = 16 * 1024;
-
 /** After a graceful close, how long the peer gets to close its side before the socket is destroyed. */
 const END_GRACE_MS = 5_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -125,15 +122,10 @@ export class TcpConnection extends BaseConnection {
       return;
     }
     const socket = this.socket;
+    socket.cork();
     let ok = true;
-    if (payload < SMALL_BATCH_BYTES) {
-      // One small buffer: node's single-buffer write path does less per call than writev.
-      ok = socket.write(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
-    } else {
-      socket.cork();
-      for (let i = 0; i < pieces.length; i++) ok = socket.write(pieces[i]);
-      socket.uncork();
-    }
+    for (let i = 0; i < pieces.length; i++) ok = socket.write(pieces[i]);
+    socket.uncork();
     // Past the socket's high-water mark: hold further batches (they keep collecting in the
     // outbox, as messages, not bytes) until node has handed this one to the kernel.
     if (!ok) this.hold(true);
