@@ -82,13 +82,14 @@ export class LocalProblem implements PartitionedProblem {
   }
 
   async subsample(stride: number): Promise<SampledProblem> {
-    const sample = new LocalProblem(
+    return new LocalProblem(
       this.partitions.map((part) => subsamplePartition(part, stride)),
       this.spec,
-    ) as LocalProblem & SampledProblem;
-    sample.release = () => {};
-    return sample;
+    );
   }
+
+  /** Nothing to free: in-memory partitions go with the object. */
+  release(): void {}
 }
 
 /**
