@@ -47,6 +47,13 @@ export interface Estimator {
   predict?(X: Matrix): Float64Array;
   predictProba?(X: Matrix): Matrix;
   transform?(X: Matrix): Matrix;
+  /**
+   * Optional column-wise predict / predictProba, which ParallelPostFit prefers on Frame
+   * partitions (no row-major copy of the features): rows [lo, hi) of the feature columns (one
+   * array per feature, in fit order) into `outs` (one array per output column, the same rows).
+   * Returns false, writing nothing, when it cannot; the Matrix method is used then.
+   */
+  predictColumns?(method: "predict" | "predictProba", features: readonly Float64Array[], lo: number, hi: number, outs: readonly Float64Array[]): boolean;
   partialFit?(X: Matrix, y?: Float64Array, opts?: FitOptions): Promise<this>;
   /** Class labels seen in fit (classifiers). */
   classes?(): Float64Array;

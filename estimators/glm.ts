@@ -29,6 +29,7 @@ import { fromSklearn } from "../solvers/sklearn.js";
 import { solve } from "../solvers/solve.js";
 import type { FamilyName, KernelSpec, Partition, PartitionedProblem, PenaltyName, SolverName, SolverResult } from "../solvers/types.js";
 import { BaseEstimator, PREFIX, registerEstimator, validateParams, type ConstraintTable, type EstimatorTags, type FitOptions } from "./base.js";
+import { logisticColumns, regressorColumns } from "./glm-columns.js";
 import { classIndex, encodePartition, encodePartitionTask, partitionClassCounts, partitionLabels } from "./glm-tasks.js";
 
 export type GlmSolverName = "auto" | SolverName;
@@ -453,6 +454,10 @@ export class LogisticRegression extends GlmBase<LogisticRegressionParams, Logist
     return { rows: n, cols: K, data: out };
   }
 
+  predictColumns(method: "predict" | "predictProba", features: readonly Float64Array[], lo: number, hi: number, outs: readonly Float64Array[]): boolean {
+    return logisticColumns(this.estimatorType, this.fittedState(method), method, features, lo, hi, outs);
+  }
+
   predict(X: Matrix): Float64Array {
     const s = this.fittedState("predict");
     this.checkPredictInput("predict", X, s.nFeatures);
@@ -518,6 +523,13 @@ abstract class GlmRegressor<P extends CommonParams & { alpha: number }> extends 
     const s = this.fittedState("decisionFunction");
     this.checkPredictInput("decisionFunction", X, s.nFeatures);
     return linearPredictor(X, s.coef, Float64Array.of(s.intercept), 1);
+  }
+
+  predictColumns(method: "predict" | "predictProba", features: readonly Float64Array[], lo: number, hi: number, outs: readonly Float64Array[]): boolean {
+    if (method !== "predict" || outs.length !== 1) return false;
+    const s = this.fittedState(method);
+    regressorColumns(this.estimatorType, s.coef, s.intercept, this.family === "poisson" ? "exp" : "identity", features, lo, hi, outs[0]);
+    return true;
   }
 }
 

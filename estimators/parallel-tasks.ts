@@ -11,6 +11,7 @@ import type { Matrix } from "../src/data/matrix.js";
 import { toMatrix } from "../src/data/parquet/to-matrix.js";
 import { allocColumn, slicePartition } from "../src/data/partition.js";
 import { readParquetTask, type ParquetPartSpec } from "../src/data/parquet-tasks.js";
+import { releaseColumns } from "../src/data/parquet/read.js";
 import type { Column, FramePartition, Schema } from "../src/data/types.js";
 import { PREFIX, fromJSONAsync, type Estimator, type EstimatorJSON } from "./base.js";
 // Side effects: register skein's estimator classes on the worker (the others carry their module URL).
@@ -78,9 +79,16 @@ const BLOCK_BYTES = 1 << 18;
 
 type NumericColumn = Exclude<Column, (string | null)[] | BigInt64Array | BigUint64Array>;
 
+/**
+ * Float64 outputs at least this big start in shared memory: a worker thread moves results of
+ * 64 KiB and more there anyway (src/worker/values.ts), and allocating them there saves that copy.
+ */
+const SHARED_OUTPUT_BYTES = 64 * 1024;
+
 /** Output columns of the declared dtypes, `rows` long. */
 function allocOutputs(fields: Schema, rows: number): NumericColumn[] {
   return fields.map((f) => {
+    if (f.dtype === "float64" && rows * 8 >= SHARED_OUTPUT_BYTES) return new Float64Array(new SharedArrayBuffer(rows * 8));
     const out = allocColumn(f.dtype, rows);
     if (Array.isArray(out) || out instanceof BigInt64Array || out instanceof BigUint64Array) {
       throw new TypeError(`${PREFIX} ParallelPostFit: output column "${f.name}" is declared ${f.dtype}; model outputs are numbers (float64, float32, int32 or bool)`);
@@ -166,6 +174,10 @@ export async function postFitPartition(part: FramePartition | Matrix, model: Est
   } else {
     p = featuresOf(part, spec, spec.index).cols;
   }
+  // Float64 feature columns and outputs: the model may work on the columns as they are.
+  if (f64 !== null && spec.method !== "transform" && est.predictColumns && outs.every((o): o is Float64Array => o instanceof Float64Array)) {
+    if (est.predictColumns(spec.method, f64, 0, rows, outs)) return { rows, columns };
+  }
   const block = Math.max(1, Math.floor(BLOCK_BYTES / (8 * Math.max(1, p))));
   const buf = new Float64Array(Math.min(block, rows) * p);
   for (let lo = 0; lo < rows; lo += block) {
@@ -187,7 +199,18 @@ export async function postFitPartition(part: FramePartition | Matrix, model: Est
  * memory), and only the columns the model and the id columns need are decoded.
  */
 export async function readPostFitPartition(read: ParquetPartSpec, model: EstimatorJSON, spec: PostFitSpec): Promise<FramePartition> {
-  return postFitPartition(await readParquetTask(read), model, spec);
+  // The float columns read are scratch memory, given back once the outputs are computed; the
+  // id columns the output keeps are copied out of it first.
+  const part = await readParquetTask(read, true);
+  try {
+    for (const name of spec.passthrough) {
+      const c = part.columns.get(name);
+      if (c instanceof Float64Array) part.columns.set(name, c.slice());
+    }
+    return await postFitPartition(part, model, spec);
+  } finally {
+    releaseColumns(part);
+  }
 }
 
 // ------------------------------------------------------------------ scoring

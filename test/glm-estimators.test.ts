@@ -238,3 +238,61 @@ describe("distributed fits equal local fits (LocalCluster, processes: false)", (
     await expect(new LogisticRegression().fit(futs, undefined, { client })).rejects.toThrow("glm: column 2 of partition 1 has NaN at row 5");
   });
 });
+
+describe("predictColumns (ParallelPostFit's column-wise path)", () => {
+  /** The features of X as columns, with `pad` extra rows before and after (the method reads rows lo..hi only). */
+  function columnsOf(M: Matrix, pad: number): Float64Array[] {
+    return Array.from({ length: M.cols }, (_, j) => {
+      const c = new Float64Array(M.rows + 2 * pad).fill(NaN);
+      for (let i = 0; i < M.rows; i++) c[pad + i] = M.data[i * M.cols + j];
+      return c;
+    });
+  }
+  // 2,600 rows: more than one internal pass of 1,024 rows.
+  const big: Matrix = { rows: 2600, cols: 3, data: Float64Array.from({ length: 7800 }, (_, i) => X.data[i % X.data.length] + (i % 13) / 50) };
+
+  it("gives the same bits as predict / predictProba on a Matrix, for every model kind", async () => {
+    const models = [
+      await new LogisticRegression().fit(X, y),
+      await new LogisticRegression({ C: 2 }).fit(X, y3),
+      await new LogisticRegression({ C: 2, multiClass: "ovr" }).fit(X, y3),
+      await new LinearRegression({ penalty: "l2" }).fit(X, yreg),
+      await new PoissonRegression().fit(X, ycount),
+    ];
+    const pad = 5;
+    const cols = columnsOf(big, pad);
+    for (const m of models) {
+      const want = m.predict(big);
+      const out = new Float64Array(big.rows + 2 * pad);
+      expect(m.predictColumns("predict", cols, pad, pad + big.rows, [out])).toBe(true);
+      expect(Array.from(out.subarray(pad, pad + big.rows)), `${m.estimatorType} predict`).toEqual(Array.from(want));
+      if (!(m instanceof LogisticRegression)) {
+        expect(m.predictColumns("predictProba", cols, pad, pad + big.rows, [out])).toBe(false);
+        continue;
+      }
+      const proba = m.predictProba(big);
+      const outs = Array.from({ length: proba.cols }, () => new Float64Array(big.rows + 2 * pad));
+      expect(m.predictColumns("predictProba", cols, pad, pad + big.rows, outs)).toBe(true);
+      for (let k = 0; k < proba.cols; k++) {
+        const got = outs[k].subarray(pad, pad + big.rows);
+        for (let i = 0; i < big.rows; i++) if (got[i] !== proba.data[i * proba.cols + k]) throw new Error(`class ${k}, row ${i}: ${got[i]} vs ${proba.data[i * proba.cols + k]}`);
+      }
+      // The wrong number of outputs: declined, nothing written.
+      expect(m.predictColumns("predictProba", cols, pad, pad + big.rows, [new Float64Array(big.rows + 2 * pad)])).toBe(false);
+    }
+  });
+
+  it("refuses non-finite features as predict does, naming the row and column, and a wrong width", async () => {
+    const m = await new LogisticRegression().fit(X, y);
+    const cols = columnsOf(big, 0);
+    cols[2][1500] = Infinity;
+    const out = [new Float64Array(big.rows), new Float64Array(big.rows)];
+    expect(() => m.predictColumns("predictProba", cols, 0, big.rows, out)).toThrow("LogisticRegression.predictProba: X has a non-finite value (Infinity) at row 1500, column 2");
+    cols[2][1500] = 0;
+    cols[0][7] = NaN;
+    expect(() => m.predictColumns("predict", cols, 0, big.rows, [out[0]])).toThrow("X has a non-finite value (NaN) at row 7, column 0");
+    expect(() => m.predictColumns("predict", cols.slice(0, 2), 0, big.rows, [out[0]])).toThrow("X has 2 columns, the estimator was fitted on 3");
+    const r = await new PoissonRegression().fit(X, ycount);
+    expect(() => r.predictColumns("predict", cols, 0, big.rows, [out[0]])).toThrow("PoissonRegression.predict: X has a non-finite value (NaN) at row 7, column 0");
+  });
+});

@@ -23,8 +23,12 @@ export interface ParquetPartSpec {
   schema: Schema;
 }
 
-export async function readParquetTask(spec: ParquetPartSpec): Promise<FramePartition> {
-  const batch = await readRowGroups(spec.path, { rowGroups: spec.rowGroups, columns: spec.read, info: spec.info });
+/**
+ * One partition of readParquet. `scratchColumns`: float64 columns in pooled scratch memory, for
+ * a caller that consumes the partition at once and then calls `releaseColumns` on it.
+ */
+export async function readParquetTask(spec: ParquetPartSpec, scratchColumns = false): Promise<FramePartition> {
+  const batch = await readRowGroups(spec.path, { rowGroups: spec.rowGroups, columns: spec.read, info: spec.info, scratchColumns });
   const rows = batch.rows;
   const columns = new Map<string, Column>(batch.columns);
   for (const [name, value] of spec.hive) {

@@ -7,7 +7,7 @@
 import { parquetHeader } from "hyparquet/src/column.js";
 import { deltaBinaryUnpack, deltaByteArray, deltaLengthByteArray } from "hyparquet/src/delta.js";
 import type { DataReader, PageHeader } from "hyparquet";
-import { decompress } from "./decompress.js";
+import { decompress, decompressInto } from "./decompress.js";
 import { decodeHybrid } from "./rle.js";
 import { deltaInt32 } from "./delta.js";
 import type { ParquetCodec } from "./types.js";
@@ -105,6 +105,11 @@ export function decodeChunk(bytes: Uint8Array, t: ChunkTarget): void {
         const h = header.data_page_header;
         if (!h) throw new Error("data page without its header");
         checkRows(done, h.num_values, t.rows);
+        // A required column's v1 page is only its values, so it can go straight into the sink.
+        if (!t.nullable && h.encoding === "PLAIN" && plainInto(t, done, h.num_values, t.codec, body, header.uncompressed_page_size)) {
+          done += h.num_values;
+          break;
+        }
         const page = decompress(t.codec, body, header.uncompressed_page_size);
         let pos = 0;
         let defs: Uint8Array | undefined;
@@ -138,7 +143,13 @@ export function decodeChunk(bytes: Uint8Array, t: ChunkTarget): void {
         }
         // Levels are never compressed in v2; the values are unless is_compressed says otherwise.
         const raw = body.subarray(rl + dl);
-        const page = h.is_compressed === false ? raw : decompress(t.codec, raw, header.uncompressed_page_size - rl - dl);
+        const codec = h.is_compressed === false ? "UNCOMPRESSED" : t.codec;
+        const size = header.uncompressed_page_size - rl - dl;
+        if (h.encoding === "PLAIN" && (!defs || allSet(defs)) && plainInto(t, done, h.num_values, codec, raw, size)) {
+          done += h.num_values;
+          break;
+        }
+        const page = codec === "UNCOMPRESSED" ? raw : decompress(codec, raw, size);
         decodeValues(page, 0, h.encoding, h.num_values, defs, dict, t, done);
         done += h.num_values;
         break;
@@ -149,6 +160,23 @@ export function decodeChunk(bytes: Uint8Array, t: ChunkTarget): void {
         throw new Error(`unknown page type ${String(header.type)}`);
     }
   }
+}
+
+/**
+ * Decompress a dense PLAIN page of fixed-width values directly into the sink's bytes at row
+ * `done`. False (nothing written) when the values are not fixed-width, the page's size is not
+ * exactly n values, or the codec cannot decompress into a given buffer.
+ */
+function plainInto(t: ChunkTarget, done: number, n: number, codec: ParquetCodec, input: Uint8Array, size: number): boolean {
+  const w = WIDTH[t.sink.kind];
+  if (w === 0 || size !== n * w) return false;
+  const target = t.sink.values as Float64Array | Float32Array | Int32Array | BigInt64Array;
+  return decompressInto(codec, input, new Uint8Array(target.buffer, target.byteOffset + (t.rowOffset + done) * w, size));
+}
+
+function allSet(defs: Uint8Array): boolean {
+  for (let i = 0; i < defs.length; i++) if (defs[i] !== 1) return false;
+  return true;
 }
 
 function checkRows(done: number, n: number, rows: number): void {

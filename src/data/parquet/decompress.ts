@@ -1,10 +1,13 @@
 /**
  * Page decompression. Node's own zlib does gzip, brotli and (from Node 22.15) zstd natively;
  * hyparquet-compressors covers the rest: snappy in wasm (hysnappy, ~3x hyparquet's JS snappy on
- * float pages), zstd in JS on Node 20 (fzstd), lz4 and lz4_raw in JS.
+ * float pages), zstd in JS on Node 20 (fzstd), lz4 and lz4_raw in JS. Dense PLAIN pages of
+ * fixed-width values skip the page buffer: `decompressInto` writes them straight into their
+ * column (snappy.ts, our own decoder, since hysnappy can only return a new array).
  */
 import * as zlib from "node:zlib";
 import { compressors, decompressLz4, decompressLz4Raw, decompressZstd } from "hyparquet-compressors";
+import { snappyDecompressInto } from "./snappy.js";
 import type { ParquetCodec } from "./types.js";
 
 type NativeZstd = (buf: Uint8Array, options?: zlib.ZlibOptions) => Buffer;
@@ -43,6 +46,26 @@ export function decompress(codec: ParquetCodec, input: Uint8Array, size: number)
     throw new Error(`${codec} page decompressed to ${out.length} bytes, its header says ${size}`);
   }
   return out;
+}
+
+/**
+ * Decompress one page straight into `out` (exactly the page's uncompressed size), for the codecs
+ * that can (snappy, uncompressed): returns false, writing nothing, for the others. A PLAIN page
+ * of fixed-width values goes this way directly into its column, skipping the page buffer.
+ */
+export function decompressInto(codec: ParquetCodec, input: Uint8Array, out: Uint8Array): boolean {
+  if (codec === "UNCOMPRESSED") {
+    if (input.length !== out.length) throw new Error(`page holds ${input.length} bytes, its header says ${out.length}`);
+    out.set(input);
+    return true;
+  }
+  if (codec !== "SNAPPY") return false;
+  try {
+    snappyDecompressInto(input, out);
+  } catch (err) {
+    throw new Error(`SNAPPY decompression failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return true;
 }
 
 function run(codec: ParquetCodec, input: Uint8Array, size: number): Uint8Array {

@@ -2,7 +2,10 @@
  * Positional reads of a local file. The reader asks for byte ranges (footer, column chunks),
  * never for the whole file.
  */
+import { readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
+import { isMainThread } from "node:worker_threads";
+import { takeBytes } from "../byte-pool.js";
 import { ParquetError } from "./errors.js";
 
 export interface OpenFile {
@@ -31,8 +34,11 @@ export async function openFile(path: string): Promise<OpenFile> {
   }
 }
 
-/** Read exactly `length` bytes at `position` (looping over short reads). */
-export async function readAt(file: OpenFile, position: number, length: number): Promise<Uint8Array> {
+/**
+ * Read exactly `length` bytes at `position` (looping over short reads). `pooled`: into scratch
+ * from byte-pool.ts, which the caller gives back.
+ */
+export async function readAt(file: OpenFile, position: number, length: number, pooled = false): Promise<Uint8Array> {
   if (position < 0 || position + length > file.size) {
     throw new ParquetError(
       file.path,
@@ -40,10 +46,12 @@ export async function readAt(file: OpenFile, position: number, length: number): 
     );
   }
   // allocUnsafe: every byte is overwritten below, so zero-filling would be wasted work.
-  const buf = Buffer.allocUnsafe(length);
+  const buf = pooled ? takeBytes(length) : Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await file.handle.read(buf, done, length - done, position + done);
+    // A task thread has nothing else to run meanwhile: a synchronous read saves the two hops
+    // through libuv's thread pool (and a pool thread competing for the same cores).
+    const bytesRead = isMainThread ? (await file.handle.read(buf, done, length - done, position + done)).bytesRead : readSync(file.handle.fd, buf, done, length - done, position + done);
     if (bytesRead === 0) {
       throw new ParquetError(file.path, `file ended at byte ${position + done} while reading ${length} bytes at ${position} (was it truncated while being read?)`);
     }
@@ -59,9 +67,10 @@ export interface ByteRange {
 
 /**
  * Read several ranges, merging neighbours closer than `maxGap` bytes into one read (column
- * chunks of a row group are usually adjacent). Returns one view per requested range.
+ * chunks of a row group are usually adjacent). Returns one view per requested range; with
+ * `pooled`, views of scratch memory to give back (`giveBytes` on each) once decoded.
  */
-export async function readRanges(file: OpenFile, ranges: readonly ByteRange[], maxGap = 1 << 16): Promise<Uint8Array[]> {
+export async function readRanges(file: OpenFile, ranges: readonly ByteRange[], pooled = false, maxGap = 1 << 16): Promise<Uint8Array[]> {
   const order = ranges.map((_, i) => i).sort((a, b) => ranges[a].start - ranges[b].start);
   const out: Uint8Array[] = new Array(ranges.length);
   let i = 0;
@@ -77,7 +86,7 @@ export async function readRanges(file: OpenFile, ranges: readonly ByteRange[], m
     const members = order.slice(i, j);
     const start = first.start;
     reads.push(
-      readAt(file, start, end - start).then((bytes) => {
+      readAt(file, start, end - start, pooled).then((bytes) => {
         for (const m of members) out[m] = bytes.subarray(ranges[m].start - start, ranges[m].end - start);
       }),
     );

@@ -8,6 +8,7 @@ import { readFooterOf } from "./footer.js";
 import { decodeChunk, newSink, UnsupportedEncodingError, type Kind, type Sink } from "./decode.js";
 import { UnsupportedCodecError } from "./decompress.js";
 import { emptyColumn, finalize, kindOf } from "./columns.js";
+import { giveBytes, takeBytes } from "../byte-pool.js";
 import type { ColumnArray, ParquetColumnInfo, ParquetFileInfo, ReadBatch } from "./types.js";
 
 export interface ReadRowGroupsOptions {
@@ -20,6 +21,12 @@ export interface ReadRowGroupsOptions {
    * a footer read. The file must still have the size it had then.
    */
   info?: ParquetFileInfo;
+  /**
+   * Float64 columns in scratch memory (byte-pool.ts) instead of fresh arrays, for a caller that
+   * consumes them at once (a fused read-and-predict task): it must call `releaseColumns(batch)`
+   * when done and keep no view of them after.
+   */
+  scratchColumns?: boolean;
 }
 
 interface Plan {
@@ -66,10 +73,16 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
   for (const g of groups) rows += info.rowGroups[g].numRows;
   const plans: Plan[] = cols.map((col) => {
     const kind = kindOf(path, col);
+    if (options.scratchColumns && kind === "f64" && rows > 0) {
+      const bytes = takeBytes(rows * 8);
+      // Pooled buffers start at offset 0, so the doubles are aligned.
+      return { col, kind, sink: { kind, values: new Float64Array(bytes.buffer, 0, rows), valid: undefined, nulls: 0 } };
+    }
     return { col, kind, sink: newSink(kind, rows) };
   });
 
-  // Read row group i + 1 while decoding row group i (decoding is synchronous).
+  // Read row group i + 1 while decoding row group i (decoding is synchronous). The bytes are
+  // scratch: decoding copies everything it keeps, so they go back to the pool after each group.
   const fetch = (g: number) =>
     readRanges(
       file,
@@ -77,6 +90,7 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
         const ch = info.rowGroups[g].columns[col.leaf];
         return { start: ch.start, end: ch.start + ch.compressedSize };
       }),
+      true,
     );
   let next = groups.length ? fetch(groups[0]) : undefined;
   let rowOffset = 0;
@@ -107,6 +121,7 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
         throw new ParquetError(path, `${where}: cannot decode (${messageOf(err)})`, { cause: err });
       }
     }
+    for (const c of chunks) giveBytes(c);
     rowOffset += group.numRows;
   }
 
@@ -121,6 +136,11 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
     nullCounts.set(col.name, sink.nulls);
   }
   return { rows, columns, nullCounts };
+}
+
+/** Give back the scratch columns of a batch read with `scratchColumns` (others are left alone). */
+export function releaseColumns(batch: { columns: ReadonlyMap<string, unknown> }): void {
+  for (const c of batch.columns.values()) if (c instanceof Float64Array) giveBytes(c);
 }
 
 function selectColumns(info: ParquetFileInfo, names: readonly string[] | undefined): ParquetColumnInfo[] {
