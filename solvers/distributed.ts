@@ -52,6 +52,8 @@ export class DistributedProblem implements PartitionedProblem {
   /** Evaluations so far (each one task per partition). */
   passes = 0;
   private readonly specs: KernelSpec[];
+  /** True for a subsample's problem: its partition futures are its own, freed by release(). */
+  private ownsPartitions = false;
 
   private constructor(
     readonly client: Client,
@@ -163,16 +165,20 @@ export class DistributedProblem implements PartitionedProblem {
   async subsample(stride: number): Promise<SampledProblem> {
     const futures = this.client.map(subsamplePartition, this.partitions, this.partitions.map(() => stride));
     try {
-      const sample = (await DistributedProblem.create(futures, this.spec, { client: this.client, thetaTransport: this.transport })) as DistributedProblem &
-        SampledProblem;
-      sample.release = () => {
-        for (const f of futures) f.release();
-      };
+      const sample = await DistributedProblem.create(futures, this.spec, { client: this.client, thetaTransport: this.transport });
+      sample.ownsPartitions = true;
       return sample;
     } catch (err) {
       for (const f of futures) f.release();
       throw err;
     }
+  }
+
+  /** Frees the partitions of a problem subsample() made; a no-op otherwise (the caller's futures stay theirs). */
+  release(): void {
+    if (!this.ownsPartitions) return;
+    this.ownsPartitions = false;
+    for (const f of this.partitions) f.release();
   }
 
   /** ADMM's local solve on partition i, on the worker holding it; the warm start is args.x0. */
