@@ -11,6 +11,7 @@ import {
   ParquetUnsupportedError,
   type ColumnArray,
 } from "../src/data/parquet/index.js";
+import { footerForRowGroups } from "../src/data/parquet/footer.js";
 import { openDuck, seededBytes, tempDir, type Duck } from "./fixtures/parquet/helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -105,12 +106,19 @@ describe("files that are not parquet, or not whole", () => {
     expect((await failure(readFooter(p))).message).toMatch(new RegExp(`^skein parquet: ${escape(p)}: corrupt footer \\(.+\\)$`));
   });
 
-  it("a missing file and a directory", async () => {
+  it("a missing file and a directory, read through libuv's pool or with blocking calls", async () => {
     const p = tmp.path("nope.parquet");
-    expect((await failure(readFooter(p))).message).toBe(`skein parquet: ${p}: no such file`);
     const d = tmp.path("adir.parquet");
     mkdirSync(d);
+    for (const sync of [false, true]) {
+      expect((await failure(readFooter(p, { sync }))).message).toBe(`skein parquet: ${p}: no such file`);
+      expect((await failure(readFooter(d, { sync }))).message).toBe(`skein parquet: ${d}: not a regular file`);
+    }
     expect((await failure(readRowGroups(d))).message).toBe(`skein parquet: ${d}: not a regular file`);
+  });
+
+  it("the same footer either way", async () => {
+    expect(await readFooter(good, { sync: true })).toEqual(await readFooter(good));
   });
 });
 
@@ -161,6 +169,18 @@ describe("requests a file cannot satisfy", () => {
     expect((await failure(readRowGroups(good, { columns: ["x", "zz"] }))).message).toBe(`skein parquet: ${good}: no column "zz" (columns: x, s)`);
     expect((await failure(readRowGroups(good, { rowGroups: [0, 3] }))).message).toBe(`skein parquet: ${good}: row group 3 does not exist (the file has 3)`);
     expect((await failure(readRowGroups(good, { rowGroups: [1.5] }))).message).toBe(`skein parquet: ${good}: row group 1.5 does not exist (the file has 3)`);
+  });
+
+  it("a footer trimmed to some row groups (what a partition's task carries) reads those, refuses the others", async () => {
+    const info = await readFooter(good);
+    const trimmed = footerForRowGroups(info, [1, 2]);
+    expect(trimmed.rowGroups.map((g) => g.index)).toEqual([1, 2]);
+    expect(trimmed.rowGroups.every((g) => g.columns.every((c) => c.stats === undefined))).toBe(true);
+    expect(trimmed.keyValueMetadata).toEqual({});
+    expect(await readRowGroups(good, { rowGroups: [2], info: trimmed })).toEqual(await readRowGroups(good, { rowGroups: [2], info }));
+    expect((await failure(readRowGroups(good, { rowGroups: [0], info: trimmed }))).message).toBe(
+      `skein parquet: ${good}: row group 0 does not exist (the footer given lists row groups 1, 2)`,
+    );
   });
 
   it("nested columns are listed but refused, with a typed error; the flat ones read", async () => {

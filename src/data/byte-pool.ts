@@ -6,7 +6,9 @@
  * a fused read-and-predict task) come from here and go back when done.
  *
  * The pool keeps at most POOL_BYTES; buffers given back beyond that are left to the GC.
+ * Float64 columns (`takeF64`) come from the thread's wasm arena first (f64-arena.ts).
  */
+import { scratchArena } from "./f64-arena.js";
 
 const POOL_BYTES = 128 << 20;
 /** Capacities round up to 1 MiB so that buffers of similar sizes are interchangeable. */
@@ -59,4 +61,20 @@ export function giveBytes(view: ArrayBufferView): void {
 /** Bytes held for reuse (for tests). */
 export function pooledBytes(): number {
   return freeBytes;
+}
+
+/**
+ * `n` doubles of scratch, not zeroed: in this thread's wasm arena while it has room (so SIMD
+ * kernels read them in place), else over pooled bytes. Give back with `giveF64`.
+ */
+export function takeF64(n: number): Float64Array {
+  const inArena = scratchArena().take(n);
+  if (inArena) return inArena;
+  // Pooled buffers start at offset 0, so the doubles are aligned.
+  return new Float64Array(takeBytes(n * 8).buffer, 0, n);
+}
+
+/** Return scratch from `takeF64`; other arrays are ignored. */
+export function giveF64(view: Float64Array): void {
+  if (!scratchArena().give(view)) giveBytes(view);
 }

@@ -3,6 +3,7 @@
  * `rowGroupsPerPartition` row groups of each file, skips row groups whose min/max statistics
  * prove a filter false, and files whose hive values do; the workers read the row groups.
  */
+import { closeSync, openSync } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve, parse as parsePath } from "node:path";
@@ -16,7 +17,7 @@ import { hivePairs, listFiles } from "./glob.js";
 import { defaultCompression, writableCompressions } from "./parquet/compress.js";
 import { ParquetError } from "./parquet/errors.js";
 import { selectRowGroups } from "./parquet/filters.js";
-import { readFooter } from "./parquet/footer.js";
+import { footerForRowGroups, readFooter } from "./parquet/footer.js";
 import type { FilterTriple, Filters, ParquetColumnInfo, ParquetFileInfo, WriteCompression } from "./parquet/types.js";
 import { readParquetTask, writeParquetTask, type ParquetPartSpec, type WrittenFile } from "./parquet-tasks.js";
 import type { Dtype, Field, FramePartition } from "./types.js";
@@ -59,9 +60,20 @@ export function dtypeOfParquet(col: ParquetColumnInfo, file: string): Dtype {
 }
 
 const POOL = 16;
+/** Opening a file faster than this means a local disk. */
+const LOCAL_OPEN_MS = 1;
 
+/**
+ * Footers of every file, on the client before planning. Local files are read with blocking
+ * calls, which take a third of the time of libuv's thread pool on a busy client; when opening
+ * the first file shows a slow filesystem, up to POOL reads at a time hide its latency.
+ */
 async function readFooters(files: readonly string[]): Promise<ParquetFileInfo[]> {
   const out: ParquetFileInfo[] = new Array(files.length);
+  if (files.length > 0 && isLocal(files[0])) {
+    for (let i = 0; i < files.length; i++) out[i] = await readFooter(files[i], { sync: true });
+    return out;
+  }
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
@@ -71,6 +83,16 @@ async function readFooters(files: readonly string[]): Promise<ParquetFileInfo[]>
   };
   await Promise.all(Array.from({ length: Math.min(POOL, files.length) }, worker));
   return out;
+}
+
+function isLocal(file: string): boolean {
+  const t0 = performance.now();
+  try {
+    closeSync(openSync(file, "r"));
+  } catch {
+    return false; // readFooter reports what is wrong
+  }
+  return performance.now() - t0 < LOCAL_OPEN_MS;
 }
 
 function hiveValue(raw: string, numeric: boolean): string | number {
@@ -153,7 +175,7 @@ export async function readParquet(path: string | readonly string[], opts: ReadPa
     for (const c of filterCols) if (!hiveOf.has(c) && !read.includes(c)) read.push(c);
     for (let k = 0; k < groups.length; k += per) {
       const rowGroups = groups.slice(k, k + per);
-      const spec: ParquetPartSpec = { path: file, info, rowGroups, read, hive, clauses: unfiltered ? [] : live, schema };
+      const spec: ParquetPartSpec = { path: file, info: footerForRowGroups(info, rowGroups), rowGroups, read, hive, clauses: unfiltered ? [] : live, schema };
       parts.push(task(readParquetTask, spec));
       let n = 0;
       for (const g of rowGroups) n += info.rowGroups[g].numRows;

@@ -12,6 +12,7 @@ import type { Column, FramePartition, Schema } from "./types.js";
 
 export interface ParquetPartSpec {
   path: string;
+  /** The file's footer trimmed to `rowGroups` (footerForRowGroups). */
   info: ParquetFileInfo;
   rowGroups: number[];
   /** Columns read from the file: the output's file columns plus those only filters use. */

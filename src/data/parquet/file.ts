@@ -2,7 +2,7 @@
  * Positional reads of a local file. The reader asks for byte ranges (footer, column chunks),
  * never for the whole file.
  */
-import { readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { isMainThread } from "node:worker_threads";
 import { takeBytes } from "../byte-pool.js";
@@ -10,28 +10,52 @@ import { ParquetError } from "./errors.js";
 
 export interface OpenFile {
   path: string;
-  handle: FileHandle;
   size: number;
+  /** Reads go through this handle (libuv's thread pool); undefined: synchronous reads of `fd`. */
+  handle: FileHandle | undefined;
+  fd: number;
 }
 
-export async function openFile(path: string): Promise<OpenFile> {
-  let handle: FileHandle;
+export interface OpenOptions {
+  /**
+   * Open, read and close with blocking calls. Default: in worker threads, which have nothing
+   * else to run meanwhile, so each call saves two hops through libuv's thread pool (and a pool
+   * thread competing for the same cores). The main thread may ask for it for short reads.
+   */
+  sync?: boolean;
+}
+
+export async function openFile(path: string, options: OpenOptions = {}): Promise<OpenFile> {
+  const sync = options.sync ?? !isMainThread;
+  let handle: FileHandle | undefined;
+  let fd: number;
   try {
-    handle = await open(path, "r");
+    if (sync) fd = openSync(path, "r");
+    else {
+      handle = await open(path, "r");
+      fd = handle.fd;
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const what =
       code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a file" : `cannot open (${code ?? String(err)})`;
     throw new ParquetError(path, what, { cause: err });
   }
+  const file: OpenFile = { path, size: 0, handle, fd };
   try {
-    const st = await handle.stat();
+    const st = handle ? await handle.stat() : fstatSync(fd);
     if (!st.isFile()) throw new ParquetError(path, "not a regular file");
-    return { path, handle, size: st.size };
+    file.size = st.size;
+    return file;
   } catch (err) {
-    await handle.close();
+    await closeFile(file);
     throw err;
   }
+}
+
+export async function closeFile(file: OpenFile): Promise<void> {
+  if (file.handle) await file.handle.close();
+  else closeSync(file.fd);
 }
 
 /**
@@ -49,9 +73,7 @@ export async function readAt(file: OpenFile, position: number, length: number, p
   const buf = pooled ? takeBytes(length) : Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
-    // A task thread has nothing else to run meanwhile: a synchronous read saves the two hops
-    // through libuv's thread pool (and a pool thread competing for the same cores).
-    const bytesRead = isMainThread ? (await file.handle.read(buf, done, length - done, position + done)).bytesRead : readSync(file.handle.fd, buf, done, length - done, position + done);
+    const bytesRead = file.handle ? (await file.handle.read(buf, done, length - done, position + done)).bytesRead : readSync(file.fd, buf, done, length - done, position + done);
     if (bytesRead === 0) {
       throw new ParquetError(file.path, `file ended at byte ${position + done} while reading ${length} bytes at ${position} (was it truncated while being read?)`);
     }

@@ -3,13 +3,13 @@
  * what a worker runs for one partition; the client only reads footers.
  */
 import { ParquetError, ParquetUnsupportedError, messageOf } from "./errors.js";
-import { openFile, readRanges, type OpenFile } from "./file.js";
+import { closeFile, openFile, readRanges, type OpenFile } from "./file.js";
 import { readFooterOf } from "./footer.js";
 import { decodeChunk, newSink, UnsupportedEncodingError, type Kind, type Sink } from "./decode.js";
 import { UnsupportedCodecError } from "./decompress.js";
 import { emptyColumn, finalize, kindOf } from "./columns.js";
-import { giveBytes, takeBytes } from "../byte-pool.js";
-import type { ColumnArray, ParquetColumnInfo, ParquetFileInfo, ReadBatch } from "./types.js";
+import { giveBytes, giveF64, takeF64 } from "../byte-pool.js";
+import type { ColumnArray, ParquetColumnInfo, ParquetFileInfo, ReadBatch, RowGroupInfo } from "./types.js";
 
 export interface ReadRowGroupsOptions {
   /** Row groups to read, in the order wanted (default: all). */
@@ -48,7 +48,7 @@ export async function readRowGroups(path: string, options: ReadRowGroupsOptions 
   try {
     return await readOpen(file, options);
   } finally {
-    await file.handle.close();
+    await closeFile(file);
   }
 }
 
@@ -63,20 +63,23 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
     info = (await readFooterOf(file)).info;
   }
   const groups = options.rowGroups ?? info.rowGroups.map((g) => g.index);
+  // By file index: a footer trimmed to some row groups (footerForRowGroups) lists only those.
+  const groupAt = new Map(info.rowGroups.map((rg) => [rg.index, rg] as const));
   for (const g of groups) {
-    if (!Number.isInteger(g) || g < 0 || g >= info.rowGroups.length) {
-      throw new ParquetError(path, `row group ${g} does not exist (the file has ${info.rowGroups.length})`);
+    if (!groupAt.has(g)) {
+      const whole = info.rowGroups.every((rg, i) => rg.index === i);
+      const has = whole ? `the file has ${info.rowGroups.length}` : `the footer given lists row groups ${[...groupAt.keys()].join(", ")}`;
+      throw new ParquetError(path, `row group ${g} does not exist (${has})`);
     }
   }
+  const groupOf = (g: number) => groupAt.get(g) as RowGroupInfo;
   const cols = selectColumns(info, options.columns);
   let rows = 0;
-  for (const g of groups) rows += info.rowGroups[g].numRows;
+  for (const g of groups) rows += groupOf(g).numRows;
   const plans: Plan[] = cols.map((col) => {
     const kind = kindOf(path, col);
     if (options.scratchColumns && kind === "f64" && rows > 0) {
-      const bytes = takeBytes(rows * 8);
-      // Pooled buffers start at offset 0, so the doubles are aligned.
-      return { col, kind, sink: { kind, values: new Float64Array(bytes.buffer, 0, rows), valid: undefined, nulls: 0 } };
+      return { col, kind, sink: { kind, values: takeF64(rows), valid: undefined, nulls: 0 } };
     }
     return { col, kind, sink: newSink(kind, rows) };
   });
@@ -87,7 +90,7 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
     readRanges(
       file,
       plans.map(({ col }) => {
-        const ch = info.rowGroups[g].columns[col.leaf];
+        const ch = groupOf(g).columns[col.leaf];
         return { start: ch.start, end: ch.start + ch.compressedSize };
       }),
       true,
@@ -100,7 +103,7 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
     next = i + 1 < groups.length ? fetch(groups[i + 1]) : undefined;
     // A prefetch that fails while we decode must not become an unhandled rejection.
     next?.catch(() => {});
-    const group = info.rowGroups[g];
+    const group = groupOf(g);
     for (let c = 0; c < plans.length; c++) {
       const { col, sink } = plans[c];
       const chunk = group.columns[col.leaf];
@@ -140,7 +143,7 @@ async function readOpen(file: OpenFile, options: ReadRowGroupsOptions): Promise<
 
 /** Give back the scratch columns of a batch read with `scratchColumns` (others are left alone). */
 export function releaseColumns(batch: { columns: ReadonlyMap<string, unknown> }): void {
-  for (const c of batch.columns.values()) if (c instanceof Float64Array) giveBytes(c);
+  for (const c of batch.columns.values()) if (c instanceof Float64Array) giveF64(c);
 }
 
 function selectColumns(info: ParquetFileInfo, names: readonly string[] | undefined): ParquetColumnInfo[] {

@@ -94,6 +94,7 @@ export interface ParquetFileInfo {
   createdBy?: string;
   /** Top-level columns, in file order. */
   columns: ParquetColumnInfo[];
+  /** In file order; a footer trimmed for one partition (footerForRowGroups) lists only its own. */
   rowGroups: RowGroupInfo[];
   keyValueMetadata: Record<string, string>;
   /** Footer length in bytes (thrift FileMetaData, without the 8-byte tail). */
