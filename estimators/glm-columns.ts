@@ -3,8 +3,9 @@
  * the feature columns of a Frame partition as they come out of Parquet, without first copying
  * them into a row-major matrix. On 16 float64 features that copy cost more than the dot
  * products themselves (about 27 vs 15 ns a row); here the scores take about 10 ns a row.
- * Columns in the thread's scratch arena (a fused read-and-predict task's) go through the wasm
- * SIMD kernels instead (kernels/glm-simd.ts), which give the same bits in a fraction of the time.
+ * The scores and the binary and exp links run in the wasm SIMD kernels (kernels/glm-simd.ts),
+ * which give the same bits as the loops below in about half the time; the loops remain for
+ * where wasm SIMD is unavailable.
  */
 import { PREFIX } from "./base.js";
 import { GlmSimd } from "./kernels/glm-simd.js";
@@ -111,9 +112,10 @@ function logisticBlocks(owner: string, s: LogisticColumns, method: "predict" | "
   for (let a = lo; a < hi; a += PASS) {
     const b = Math.min(hi, a + PASS);
     const n = b - a;
+    simd?.load(a, n);
     for (let k = 0; k < rows; k++) {
       if (simd) {
-        if (!simd.scores(k, s.intercept[k], a, n)) checkScores(owner, method, x, eta, k * stride, a, b);
+        if (!simd.scores(k, s.intercept[k], n)) checkScores(owner, method, x, eta, k * stride, a, b);
       } else {
         linearColumns(x, s.coef, k * p, s.intercept[k], a, b, eta, k * stride);
         checkScores(owner, method, x, eta, k * stride, a, b);
@@ -180,7 +182,8 @@ export function regressorColumns(owner: string, coef: Float64Array, intercept: n
   try {
     for (let a = lo; a < hi; a += PASS) {
       const n = Math.min(hi, a + PASS) - a;
-      if (!simd.scores(0, intercept, a, n)) checkScores(owner, "predict", x, simd.eta, 0, a, a + n);
+      simd.load(a, n);
+      if (!simd.scores(0, intercept, n)) checkScores(owner, "predict", x, simd.eta, 0, a, a + n);
       if (link === "exp") simd.expInPlace(n);
       out.set(simd.eta.subarray(0, n), a);
     }

@@ -1,8 +1,8 @@
 /**
- * The wasm SIMD kernels of glm.wat, for feature columns that live in this thread's scratch
- * arena (the columns of a fused read-and-predict task do). `GlmSimd.open` returns undefined when
- * a column is elsewhere or wasm SIMD is unavailable; the caller then runs its JavaScript loops,
- * which give the same bits.
+ * The wasm SIMD kernels of glm.wat. They read feature columns in this thread's scratch arena (a
+ * fused read-and-predict task decodes into it) in place and stage others block by block.
+ * `GlmSimd.open` returns undefined when wasm SIMD is unavailable; the caller then runs its
+ * JavaScript loops, which give the same bits.
  */
 import { scratchArena, type F64Arena } from "../../src/data/f64-arena.js";
 import { GLM_WASM } from "./glm-wasm.js";
@@ -14,9 +14,16 @@ interface Kernels {
 }
 
 let kernels: Kernels | null | undefined;
+let enabled = true;
+
+/** Turn the kernels off (or back on) in this thread: tests of the JavaScript loops use it. */
+export function setGlmSimd(on: boolean): void {
+  enabled = on;
+}
 
 /** This thread's instance (null when it cannot be made: no wasm SIMD here). */
 function threadKernels(arena: F64Arena): Kernels | null {
+  if (!enabled) return null;
   if (kernels !== undefined) return kernels;
   try {
     const module = new WebAssembly.Module(Buffer.from(GLM_WASM, "base64"));
@@ -28,9 +35,12 @@ function threadKernels(arena: F64Arena): Kernels | null {
 }
 
 /**
- * Scores and link functions over blocks of at most `block` rows. Scratch layout (one arena
- * region): column addresses (i32), coefficients, then `rows` score blocks and two output blocks,
- * each block one double longer than `block` for the kernels' odd tail.
+ * Scores and link functions over blocks of at most `block` rows: `load` a block, then `scores`
+ * for each coefficient row, then a link. Columns in this thread's arena are read where they are;
+ * others are copied block by block into staging (the copy costs less than the scalar loops
+ * save). Scratch layout (one arena region): column addresses (i32), coefficients, `rows` score
+ * blocks, two output blocks, then one staging block per column that needs it; every block is
+ * two doubles longer than `block`, for the kernels' odd tail.
  */
 export class GlmSimd {
   /** Scores: block k (coefficient row k) starts at k * stride. An arena view. */
@@ -38,10 +48,14 @@ export class GlmSimd {
   readonly stride: number;
   private readonly addresses: Int32Array;
   private readonly at: { cols: number; coef: number; eta: number; o0: number; o1: number };
+  /** Staging views, for the columns outside the arena (else undefined). */
+  private readonly staged: (Float64Array | undefined)[];
 
   private constructor(
     private readonly k: Kernels,
     private readonly arena: F64Arena,
+    private readonly x: readonly Float64Array[],
+    /** Arena byte offset of each column, -1 when staged. */
     private readonly bases: Int32Array,
     private readonly scratch: Float64Array,
     coef: Float64Array,
@@ -52,45 +66,64 @@ export class GlmSimd {
     this.stride = block + 2;
     const colWords = Math.ceil(p / 2);
     const base = scratch.byteOffset;
+    const etaWords = colWords + coef.length;
     this.at = {
       cols: base,
       coef: base + colWords * 8,
-      eta: base + (colWords + coef.length) * 8,
-      o0: base + (colWords + coef.length + rows * this.stride) * 8,
-      o1: base + (colWords + coef.length + (rows + 1) * this.stride) * 8,
+      eta: base + etaWords * 8,
+      o0: base + (etaWords + rows * this.stride) * 8,
+      o1: base + (etaWords + (rows + 1) * this.stride) * 8,
     };
     const buffer = scratch.buffer;
     this.addresses = new Int32Array(buffer, this.at.cols, p);
     new Float64Array(buffer, this.at.coef, coef.length).set(coef);
     this.eta = new Float64Array(buffer, this.at.eta, rows * this.stride);
+    let next = this.at.o1 + this.stride * 8;
+    this.staged = Array.from(bases, (b) => {
+      if (b >= 0) return undefined;
+      const view = new Float64Array(buffer, next, this.stride);
+      next += this.stride * 8;
+      return view;
+    });
   }
 
   /**
-   * Kernels for `x` (every column must be in this thread's arena), coefficient rows of length
-   * x.length in `coef`, blocks of up to `block` rows. Call `close()` when done.
+   * Kernels for columns `x`, coefficient rows of length x.length in `coef`, blocks of up to
+   * `block` rows; undefined without wasm SIMD, or when the arena is full. Call `close()` when done.
    */
   static open(x: readonly Float64Array[], coef: Float64Array, rows: number, block: number): GlmSimd | undefined {
     const arena = scratchArena();
-    const bases = new Int32Array(x.length);
-    for (let j = 0; j < x.length; j++) {
-      const at = arena.offsetOf(x[j]);
-      if (at < 0) return undefined;
-      bases[j] = at;
-    }
     const k = threadKernels(arena);
     if (!k) return undefined;
-    const scratch = arena.take(Math.ceil(x.length / 2) + coef.length + (rows + 2) * (block + 2));
+    const bases = Int32Array.from(x, (c) => arena.offsetOf(c));
+    const staged = bases.filter((b) => b < 0).length;
+    const scratch = arena.take(Math.ceil(x.length / 2) + coef.length + (rows + 2 + staged) * (block + 2));
     if (!scratch) return undefined;
-    return new GlmSimd(k, arena, bases, scratch, coef, rows, block);
+    return new GlmSimd(k, arena, x, bases, scratch, coef, rows, block);
+  }
+
+  /** Point the kernels at rows lo .. lo + n (n <= block), staging the columns outside the arena. */
+  load(lo: number, n: number): void {
+    for (let j = 0; j < this.x.length; j++) {
+      const stage = this.staged[j];
+      if (stage === undefined) {
+        this.addresses[j] = this.bases[j] + lo * 8;
+        continue;
+      }
+      const col = this.x[j];
+      // TypedArray.set from shared memory copies with relaxed atomics, slower than this loop.
+      if (col.buffer instanceof SharedArrayBuffer) for (let i = 0; i < n; i++) stage[i] = col[lo + i];
+      else stage.set(col.subarray(lo, lo + n));
+      this.addresses[j] = stage.byteOffset;
+    }
   }
 
   /**
-   * Block `k` of eta = intercept + coefficient row k . x for rows lo .. lo + n. False when a
+   * Block `k` of eta = intercept + coefficient row k . x for the rows loaded. False when a
    * score is not finite (the caller finds out why).
    */
-  scores(k: number, intercept: number, lo: number, n: number): boolean {
-    const p = this.bases.length;
-    for (let j = 0; j < p; j++) this.addresses[j] = this.bases[j] + lo * 8;
+  scores(k: number, intercept: number, n: number): boolean {
+    const p = this.x.length;
     return this.k.scores(this.at.cols, p, this.at.coef + k * p * 8, intercept, n, this.at.eta + k * this.stride * 8) === 0;
   }
 
