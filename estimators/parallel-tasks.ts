@@ -14,6 +14,7 @@ import { readParquetTask, type ParquetPartSpec } from "../src/data/parquet-tasks
 import { releaseColumns } from "../src/data/parquet/read.js";
 import type { Column, FramePartition, Schema } from "../src/data/types.js";
 import { PREFIX, fromJSONAsync, type Estimator, type EstimatorJSON } from "./base.js";
+import { RowBlocks } from "./kernels/to-rows.js";
 // Side effects: register skein's estimator classes on the worker (the others carry their module URL).
 import "./preprocessing.js";
 import "./models.js";
@@ -74,8 +75,12 @@ function rowsOfPart(part: FramePartition | Matrix): number {
   return (part as { rows: number }).rows;
 }
 
-/** Rows per model call: blocks of about 256 KiB of features stay in cache and keep allocations small. */
-const BLOCK_BYTES = 1 << 18;
+/**
+ * Rows per model call: about 1 MiB of features. Native runtimes pay a fixed cost per call
+ * (onnxruntime's run went from 43 to 38 ns a row from 2,048- to 8,192-row blocks of 16 features);
+ * the block still fits in a core's L2 cache.
+ */
+const BLOCK_BYTES = 1 << 20;
 
 type NumericColumn = Exclude<Column, (string | null)[] | BigInt64Array | BigUint64Array>;
 
@@ -109,8 +114,11 @@ function storeBlock(values: Float64Array, rows: number, width: number, outs: Num
   }
 }
 
-/** Rows [lo, hi) of the features as a row-major matrix in `buf` (float64 columns), else via toMatrix. */
-function featureBlock(part: FramePartition | Matrix, spec: { features: readonly string[] | null }, f64: Float64Array[] | null, buf: Float64Array, lo: number, hi: number, index: number): Matrix {
+/**
+ * Rows [lo, hi) of the features as a row-major matrix: float64 columns by the wasm kernel when
+ * they are in the scratch arena (`simd`), else in `buf`; other columns via toMatrix.
+ */
+function featureBlock(part: FramePartition | Matrix, spec: { features: readonly string[] | null }, f64: Float64Array[] | null, simd: RowBlocks | undefined, buf: Float64Array, lo: number, hi: number, index: number): Matrix {
   const n = hi - lo;
   if (spec.features === null) {
     const m = featuresOf(part, spec, index);
@@ -118,8 +126,25 @@ function featureBlock(part: FramePartition | Matrix, spec: { features: readonly 
   }
   const p = spec.features.length;
   if (f64 === null) return featuresOf(slicePartition(part as FramePartition, lo, hi), spec, index);
+  if (simd) return { rows: n, cols: p, data: simd.rows(lo, n) };
   const data = buf.subarray(0, n * p);
-  for (let j = 0; j < p; j++) {
+  // Four columns per pass over the block: a quarter of the strided passes (22 -> 13 ns a row
+  // for 16 columns).
+  let j = 0;
+  for (; j + 4 <= p; j += 4) {
+    const c0 = f64[j];
+    const c1 = f64[j + 1];
+    const c2 = f64[j + 2];
+    const c3 = f64[j + 3];
+    for (let i = 0, k = j; i < n; i++, k += p) {
+      const r = lo + i;
+      data[k] = c0[r];
+      data[k + 1] = c1[r];
+      data[k + 2] = c2[r];
+      data[k + 3] = c3[r];
+    }
+  }
+  for (; j < p; j++) {
     const c = f64[j];
     for (let i = 0, k = j; i < n; i++, k += p) data[k] = c[lo + i];
   }
@@ -179,16 +204,21 @@ export async function postFitPartition(part: FramePartition | Matrix, model: Est
     if (est.predictColumns(spec.method, f64, 0, rows, outs)) return { rows, columns };
   }
   const block = Math.max(1, Math.floor(BLOCK_BYTES / (8 * Math.max(1, p))));
-  const buf = new Float64Array(Math.min(block, rows) * p);
-  for (let lo = 0; lo < rows; lo += block) {
-    const hi = Math.min(rows, lo + block);
-    const { values, width } = runBlock(est, spec.method, featureBlock(part, spec, f64, buf, lo, hi, spec.index), spec.index);
-    if (width !== outs.length) {
-      throw new RangeError(
-        `${PREFIX} ParallelPostFit: ${spec.method} of partition ${spec.index} gave ${width} column(s), the output schema declares ${outs.length} (${outFields.map((f) => f.name).join(", ")})`,
-      );
+  const simd = f64 === null ? undefined : RowBlocks.open(f64, Math.min(block, rows));
+  const buf = new Float64Array(simd ? 0 : Math.min(block, rows) * p);
+  try {
+    for (let lo = 0; lo < rows; lo += block) {
+      const hi = Math.min(rows, lo + block);
+      const { values, width } = runBlock(est, spec.method, featureBlock(part, spec, f64, simd, buf, lo, hi, spec.index), spec.index);
+      if (width !== outs.length) {
+        throw new RangeError(
+          `${PREFIX} ParallelPostFit: ${spec.method} of partition ${spec.index} gave ${width} column(s), the output schema declares ${outs.length} (${outFields.map((f) => f.name).join(", ")})`,
+        );
+      }
+      storeBlock(values, hi - lo, width, outs, lo);
     }
-    storeBlock(values, hi - lo, width, outs, lo);
+  } finally {
+    simd?.close();
   }
   return { rows, columns };
 }

@@ -2,7 +2,7 @@
 /**
  * Assemble the hand-written WebAssembly kernels (*.wat) into TypeScript modules holding their
  * bytes, so the package ships no build step for them and needs no assembler at run time:
- * estimators/kernels/glm.wat -> estimators/kernels/glm-wasm.ts. Run after editing a .wat
+ * estimators/kernels/NAME.wat -> estimators/kernels/NAME-wasm.ts. Run after editing a .wat
  * (`npm run build:wasm`); test/glm-simd.test.ts fails while a generated file is out of date.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,7 +12,10 @@ import wabtInit from "wabt";
 
 const FEATURES = { simd: true };
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const KERNELS = [{ wat: "estimators/kernels/glm.wat", ts: "estimators/kernels/glm-wasm.ts", name: "GLM_WASM" }];
+export const KERNELS = [
+  { wat: "estimators/kernels/glm.wat", ts: "estimators/kernels/glm-wasm.ts", name: "GLM_WASM" },
+  { wat: "estimators/kernels/rows.wat", ts: "estimators/kernels/rows-wasm.ts", name: "ROWS_WASM" },
+];
 
 /** The TypeScript module text for one .wat file. */
 export async function generated(kernel) {

@@ -230,6 +230,12 @@ describe("ParallelPostFit on a cluster", () => {
     expect(Array.from(fo.columns.get("id") as Int32Array)).toEqual(keep.map((i) => 1000 + i));
     const lp = ppf.predict(test.X);
     expect(Array.from(fo.columns.get("prediction") as Float64Array)).toEqual(keep.map((i) => lp[i]));
+    // A model without column-wise predict gets row-major blocks (made by the wasm kernel from
+    // the decoded columns): the same bits as predicting the rows locally.
+    const pipe = new ParallelPostFit(await new Pipeline({ steps: [["s", new StandardScaler()], ["m", new LogisticRegression()]] }).fit(train.X, train.y));
+    const viaRows = await (await pipe.predictProba(read, { columns: names, client })).compute({ client });
+    const lr = pipe.predictProba(test.X);
+    expect(Array.from(viaRows.columns.get("proba_0") as Float64Array)).toEqual(Array.from({ length: 200 }, (_, i) => lr.data[2 * i]));
   });
 
   it("transform of a pipeline, a MatrixCollection input, and a declared output schema", async () => {

@@ -14,7 +14,8 @@ import { fromJSON, loadEstimator, saveEstimator } from "../estimators/base.js";
 import type { Matrix } from "../src/data/matrix.js";
 import { giveF64, takeF64 } from "../src/data/byte-pool.js";
 import { scratchArena } from "../src/data/f64-arena.js";
-import { GlmSimd, setGlmSimd } from "../estimators/kernels/glm-simd.js";
+import { GlmSimd } from "../estimators/kernels/glm-simd.js";
+import { setWasmKernels } from "../estimators/kernels/instance.js";
 import { logisticData, partitionsOf } from "./fixtures/glm-data.js";
 
 const REF = {"logistic_l2": {"coef": [0.897114349099336, -1.0008901785535356, 1.3531155641555352], "intercept": [0.4857636187137931], "objective": 47.04944354369761}, "logistic_l1": {"coef": [0.7130734591488938, -0.8318481333536454, 1.2245712088965193], "intercept": [0.4664960840325054], "objective": 30.299531786425586}, "logistic_en": {"coef": [0.7555684376328197, -0.8581725487260593, 1.1984827342501219], "intercept": [0.5103479178238656], "objective": 29.44110406199884}, "logistic_balanced": {"coef": [0.9835140515955155, -1.012183051192967, 1.4494221384483965], "intercept": [-0.6038102151471516], "objective": 55.97481087979602}, "multinomial": {"coef": [-0.8157681879048632, -1.3839940797382901, -1.1011215950071342, 0.002655231180358865, -1.208218817005232, -0.04379418074171026, 0.8131129567245063, 2.592212896743521, 1.144915775748847], "intercept": [1.1508014640531448, 1.8630235009055274, -3.0138249649586637], "objective": 265.6614558597947, "proba0": [0.2201975240577701, 0.5790564715116379, 0.20074600443059204]}, "ovr": {"coef": [-0.9504689209306522, -0.7856268357438492, -1.1723459767445774, -0.06648411679785318, -1.643930421931479, -0.022539854401096484, 0.8762825527376865, 3.6279888673199236, 1.2625419492819068], "intercept": [-0.6666156376942577, 1.385871728617344, -4.961924450117327], "objective": null, "proba0": [0.21483651916702803, 0.5356043435887137, 0.24955913724425824]}, "linear": {"coef": [1.5035552718919747, -1.9802150439845492, 0.4747172439071097], "intercept": [3.0178281634600967], "objective": null}, "ridge": {"coef": [1.4607658266417176, -1.91677952169021, 0.4553410735279438], "intercept": [3.0032983604314456], "objective": null}, "lasso": {"coef": [1.3477684538628645, -1.809625629667997, 0.3133978771906233], "intercept": [3.0882442852007626], "objective": null}, "elasticnet": {"coef": [1.321594701944519, -1.7290469490794236, 0.3692493781535715], "intercept": [2.9890296667305902], "objective": null}, "logistic_weighted": {"coef": [1.0169913495647114, -1.233312931024373, 1.4580399399238768], "intercept": [0.5427594187459788], "objective": 92.39146376197706}, "poisson": {"coef": [0.40894008488521094, -0.4780630171466389, -0.012311509334232532], "intercept": [0.07067062563453508], "objective": null, "score": 0.22478263663489062}};
@@ -249,9 +250,9 @@ describe.each([
   ["the wasm SIMD kernels, columns in shared memory (staged)", "shared", true],
 ] as const)("predictColumns (ParallelPostFit's column-wise path) through %s", (_how, where, simd) => {
   const taken: Float64Array[] = [];
-  beforeAll(() => setGlmSimd(simd));
+  beforeAll(() => setWasmKernels(simd));
   afterAll(() => {
-    setGlmSimd(true);
+    setWasmKernels(true);
     taken.splice(0).forEach(giveF64);
   });
   /** The features of X as columns, with `pad` extra rows before and after (the method reads rows lo..hi only). */

@@ -6,32 +6,12 @@
  */
 import { scratchArena, type F64Arena } from "../../src/data/f64-arena.js";
 import { GLM_WASM } from "./glm-wasm.js";
+import { wasmKernels } from "./instance.js";
 
 interface Kernels {
   scores(cols: number, p: number, w: number, b: number, n: number, eta: number): number;
   expit(eta: number, n: number, o0: number, o1: number): void;
   expInPlace(at: number, n: number): void;
-}
-
-let kernels: Kernels | null | undefined;
-let enabled = true;
-
-/** Turn the kernels off (or back on) in this thread: tests of the JavaScript loops use it. */
-export function setGlmSimd(on: boolean): void {
-  enabled = on;
-}
-
-/** This thread's instance (null when it cannot be made: no wasm SIMD here). */
-function threadKernels(arena: F64Arena): Kernels | null {
-  if (!enabled) return null;
-  if (kernels !== undefined) return kernels;
-  try {
-    const module = new WebAssembly.Module(Buffer.from(GLM_WASM, "base64"));
-    kernels = new WebAssembly.Instance(module, { env: { memory: arena.memory, exp: Math.exp } }).exports as unknown as Kernels;
-  } catch {
-    kernels = null;
-  }
-  return kernels;
 }
 
 /**
@@ -93,7 +73,7 @@ export class GlmSimd {
    */
   static open(x: readonly Float64Array[], coef: Float64Array, rows: number, block: number): GlmSimd | undefined {
     const arena = scratchArena();
-    const k = threadKernels(arena);
+    const k = wasmKernels<Kernels>(GLM_WASM, { exp: Math.exp });
     if (!k) return undefined;
     const bases = Int32Array.from(x, (c) => arena.offsetOf(c));
     const staged = bases.filter((b) => b < 0).length;

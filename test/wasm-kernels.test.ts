@@ -1,17 +1,18 @@
 /**
- * The wasm SIMD kernels for GLM prediction (estimators/kernels): the committed module matches
- * its .wat source, and the kernels give bit-for-bit the results of the JavaScript loops they
- * replace. The predictColumns tests in glm-estimators.test.ts run every model kind through them.
+ * The wasm SIMD kernels (estimators/kernels): the committed modules match their .wat sources,
+ * and the kernels give bit-for-bit the results of the JavaScript loops they replace. The
+ * predictColumns tests in glm-estimators.test.ts run every GLM kind through them.
  */
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { giveF64, takeF64 } from "../src/data/byte-pool.js";
 import { GlmSimd } from "../estimators/kernels/glm-simd.js";
+import { RowBlocks } from "../estimators/kernels/to-rows.js";
 // @ts-expect-error: a plain .mjs build script without type declarations
 import { KERNELS, generated } from "../scripts/build-wasm.mjs";
 
-describe("glm.wat", () => {
-  it("is assembled into glm-wasm.ts as committed (run `npm run build:wasm` after editing it)", async () => {
+describe("the .wat sources", () => {
+  it("are assembled into the *-wasm.ts modules as committed (run `npm run build:wasm` after editing one)", async () => {
     for (const kernel of KERNELS as { wat: string; ts: string }[]) {
       expect(readFileSync(new URL(`../${kernel.ts}`, import.meta.url), "utf8"), kernel.ts).toBe(await generated(kernel));
     }
@@ -83,5 +84,35 @@ describe("SIMD exp", () => {
       values[i] = (rand() * 2 - 1) * scale;
     }
     expect(mismatches(values)).toEqual([]);
+  });
+});
+
+describe("RowBlocks (columns -> row-major blocks)", () => {
+  it("copies rows lo .. lo + n of every column, for odd and even widths and lengths", () => {
+    for (const p of [1, 3, 16]) {
+      const rows = 1001;
+      const cols = Array.from({ length: p }, (_, j) => {
+        const c = takeF64(rows);
+        for (let i = 0; i < rows; i++) c[i] = j * 10_000 + i + 0.25;
+        return c;
+      });
+      const blocks = RowBlocks.open(cols, 300) as RowBlocks;
+      expect(blocks).toBeDefined();
+      try {
+        for (const [lo, n] of [[0, 300], [1, 299], [700, 300], [1000, 1], [5, 0]]) {
+          const got = blocks.rows(lo, n);
+          const want = new Float64Array(n * p);
+          for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) want[i * p + j] = cols[j][lo + i];
+          expect(Array.from(got), `p ${p}, rows ${lo}+${n}`).toEqual(Array.from(want));
+        }
+      } finally {
+        blocks.close();
+        cols.forEach(giveF64);
+      }
+    }
+  });
+
+  it("declines columns outside the scratch arena", () => {
+    expect(RowBlocks.open([new Float64Array(10)], 10)).toBeUndefined();
   });
 });
