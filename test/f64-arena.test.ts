@@ -16,7 +16,7 @@ describe("F64Arena", () => {
     const c = arena.take(3) as Float64Array;
     expect([a.byteOffset, b.byteOffset, c.byteOffset]).toEqual([0, PAGE, 3 * PAGE]);
     expect([a.length, b.length, c.length]).toEqual([10, PAGE / 8 + 1, 3]);
-    expect(a.buffer).toBe(arena.memory.buffer);
+    expect(a.buffer).toBe(arena.memory?.buffer);
     expect(arena.offsetOf(b)).toBe(PAGE);
     expect(arena.offsetOf(new Float64Array(4))).toBe(-1);
     expect(arena.takenBytes()).toBe(4 * PAGE);
@@ -59,6 +59,14 @@ describe("F64Arena", () => {
     expect(arena.takenBytes()).toBe(0);
     expect((arena.take(1) as Float64Array).byteOffset).toBe(0);
     expect(arena.take(1)).toBeDefined();
+  });
+
+  it("hands out nothing when its memory cannot be made (here: more than wasm's 4 GiB)", () => {
+    const arena = new F64Arena(2 ** 40);
+    expect(arena.memory).toBeUndefined();
+    expect(arena.take(1)).toBeUndefined();
+    expect(arena.give(new Float64Array(1))).toBe(false);
+    expect(arena.offsetOf(new Float64Array(1))).toBe(-1);
   });
 });
 

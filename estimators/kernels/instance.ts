@@ -17,9 +17,9 @@ export function wasmKernels<T>(base64: string, imports: Record<string, unknown> 
   if (!enabled) return null;
   let k = instances.get(base64);
   if (k === undefined) {
+    const memory = scratchArena().memory;
     try {
-      const module = new WebAssembly.Module(Buffer.from(base64, "base64"));
-      k = new WebAssembly.Instance(module, { env: { memory: scratchArena().memory, ...imports } }).exports;
+      k = memory ? new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(base64, "base64")), { env: { memory, ...imports } }).exports : null;
     } catch {
       k = null;
     }

@@ -26,8 +26,9 @@ interface Region {
 }
 
 export class F64Arena {
-  readonly memory: WebAssembly.Memory;
-  private readonly buffer: ArrayBuffer;
+  /** Undefined when the memory could not be made (a low address-space limit, say): then every `take` fails. */
+  readonly memory: WebAssembly.Memory | undefined;
+  private readonly buffer: ArrayBuffer | undefined;
   /** Usable bytes: the memory minus TAIL. */
   private readonly limit: number;
   /** Regions in use: start -> size. */
@@ -38,13 +39,21 @@ export class F64Arena {
 
   constructor(bytes = 256 << 20) {
     const pages = Math.max(1, Math.ceil(bytes / PAGE));
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-    this.buffer = this.memory.buffer as ArrayBuffer;
-    this.limit = pages * PAGE - TAIL;
+    try {
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      this.buffer = this.memory.buffer as ArrayBuffer;
+      this.limit = pages * PAGE - TAIL;
+    } catch {
+      // V8 reserves address space for each wasm memory; where that is refused, scratch
+      // columns are ordinary memory and the kernels' JavaScript fallbacks run.
+      this.limit = 0;
+    }
   }
 
   /** `n` doubles of scratch (not zeroed), or undefined when the arena is full. */
   take(n: number): Float64Array | undefined {
+    const buffer = this.buffer;
+    if (buffer === undefined) return undefined;
     const size = Math.max(GRAIN, Math.ceil((n * 8) / GRAIN) * GRAIN);
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
@@ -65,7 +74,7 @@ export class F64Arena {
       this.top += size;
     }
     this.taken.set(start, size);
-    return new Float64Array(this.buffer, start, n);
+    return new Float64Array(buffer, start, n);
   }
 
   /**
@@ -74,7 +83,7 @@ export class F64Arena {
    * returned already, are ignored.
    */
   give(view: ArrayBufferView): boolean {
-    if (view.buffer !== this.buffer) return false;
+    if (this.buffer === undefined || view.buffer !== this.buffer) return false;
     const start = view.byteOffset;
     const size = this.taken.get(start);
     if (size === undefined) return true;
@@ -85,7 +94,7 @@ export class F64Arena {
 
   /** Byte offset of `view` in the arena's memory, or -1 when it lives elsewhere. */
   offsetOf(view: ArrayBufferView): number {
-    return view.buffer === this.buffer ? view.byteOffset : -1;
+    return this.buffer !== undefined && view.buffer === this.buffer ? view.byteOffset : -1;
   }
 
   /** Bytes handed out and not given back (for tests). */
