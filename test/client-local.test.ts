@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError, Client, delayed, Future, GraphError, SkeinError, TaskError } from "../src/index.js";
-import { add, fail, inc, slowInc, sum } from "./fixtures/tasks.js";
+import { add, canCollect, fail, inc, slowInc, sum } from "./fixtures/tasks.js";
 import { concat, failOnce, failWith, lengthOf, makeArray, returnsServer, sleepThen, sumArray, workerName } from "./fixtures/runtime-tasks.js";
 
 let client: Client;
@@ -106,6 +106,10 @@ describe("futures on worker processes", () => {
     const b = await client.scatter([1, 2, 3], { broadcast: true });
     const lengths = client.map(lengthOf, [b, b]);
     expect(await client.gather(lengths)).toEqual([3, 3]);
+  });
+
+  it("runs worker processes with --expose-gc (they collect after releasing many shared bytes)", async () => {
+    expect(await client.submitWith({ pure: false }, canCollect).result()).toBe(true);
   });
 
   it("moves typed arrays between workers and back", async () => {

@@ -80,7 +80,10 @@ export function spawnWorkerProcess(opts: WorkerProcessOptions): WorkerProcess {
   const env: Record<string, string | undefined> = { ...(opts.env ?? process.env), SKEIN_WORKER_OPTIONS: JSON.stringify(opts.config) };
   if (opts.token !== undefined) env.SKEIN_TOKEN = opts.token;
   else delete env.SKEIN_TOKEN;
-  const child = spawn(process.execPath, [...childExecArgv(opts.execArgv), workerMainPath], {
+  // --expose-gc: the worker collects after releasing many bytes of shared results (worker/collect.ts).
+  const execArgv = childExecArgv(opts.execArgv);
+  if (!execArgv.includes("--expose-gc")) execArgv.push("--expose-gc");
+  const child = spawn(process.execPath, [...execArgv, workerMainPath], {
     env,
     stdio: ["ignore", "inherit", opts.onStderr ? "pipe" : "inherit", "ipc"],
   });

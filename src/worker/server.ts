@@ -18,6 +18,7 @@ import type { DataReply, Message } from "../protocol.js";
 import { checkBatch, needsCheck } from "../protocol-check.js";
 import { Executor, type ExecResult } from "./executor.js";
 import { decideMemory, resolveMemoryFractions, targetBytes, type MemoryFractions } from "./memory.js";
+import { CollectPolicy } from "./collect.js";
 import { SpillStore } from "./spill.js";
 import { WorkerState, type DataInfo, type WorkerEvent, type WorkerInstruction } from "./state.js";
 import { shareLargeArrays } from "./values.js";
@@ -92,6 +93,8 @@ export class WorkerServer {
   private nextStimulus = 1;
   private closing: Promise<void> | null = null;
   private resolveClosed!: () => void;
+  private readonly collect = new CollectPolicy();
+  private collecting = false;
 
   private constructor(
     private readonly opts: WorkerServerOptions,
@@ -368,12 +371,28 @@ export class WorkerServer {
         this.scheduler?.send({ op: "steal-response", key: ins.key, state: ins.state });
         return;
       case "release-data":
-        this.store.delete(ins.key);
+        this.releaseData(ins.key);
         return;
       default: {
         const never: never = ins;
         throw new Error(`skein worker: unknown instruction ${JSON.stringify(never)}`);
       }
+    }
+  }
+
+  private releaseData(key: Key): void {
+    const nbytes = this.store.memoryBytesOf(key);
+    this.store.delete(key);
+    // A full collection frees released shared memory (collect.ts). `gc` exists when the process
+    // runs with --expose-gc, as worker processes spawned by skein do.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc && !this.collecting && this.collect.released(nbytes, performance.now())) {
+      this.collecting = true;
+      // After the current batch of messages, which often releases many keys at once.
+      setImmediate(() => {
+        this.collecting = false;
+        gc();
+      });
     }
   }
 

@@ -115,6 +115,11 @@ export class SpillStore implements ReadonlyMap<Key, unknown> {
     return value;
   }
 
+  /** Bytes `key`'s value takes in memory (0 when absent or spilled). */
+  memoryBytesOf(key: Key): number {
+    return this.fast.get(key)?.nbytes ?? 0;
+  }
+
   delete(key: Key): boolean {
     const f = this.fast.get(key);
     if (f !== undefined) {
