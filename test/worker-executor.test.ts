@@ -102,6 +102,18 @@ describe("Executor thread flags", () => {
     const ex = new Executor({ nthreads: 1, execArgv: ["--conditions=source", "--expose-gc", "--import", "tsx", "--inspect=0", "-e", "process.exit(9)"] });
     try {
       expect(ok(await ex.run(task("f", "inc", [1]))).value).toBe(2);
+      // --conditions survives (without it "skein" could resolve to a second copy of the package);
+      // the process-wide --expose-gc is left out, as threads refuse it (and have it anyway).
+      expect(ok(await ex.run(task("g", "execArgvHere", []))).value).toEqual(["--conditions=source"]);
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it("keeps --conditions when a thread refuses some other flag", async () => {
+    const ex = new Executor({ nthreads: 1, execArgv: ["--conditions", "source", "--no-deprecation", "--title=x"] });
+    try {
+      expect(ok(await ex.run(task("h", "execArgvHere", []))).value).toEqual(["--conditions", "source"]);
     } finally {
       await ex.close();
     }

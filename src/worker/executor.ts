@@ -90,7 +90,16 @@ function isTsxFlag(argv: readonly string[], i: number): boolean {
 const SCRIPT_FLAGS = /^(-e|--eval|-p|--print|--input-type|--test-[a-z-]+|--watch-path)$/;
 const SCRIPT_FLAGS_INLINE = /^(--eval=|--print=|--input-type=|--test|--watch|-i$|--interactive$|-c$|--check$)/;
 
-/** Flags minus the tsx loader (and the flag naming it) and minus main-script flags (`-e code`). */
+/**
+ * V8 flags that shape the process: a thread refuses them in its execArgv (ERR_WORKER_INVALID_EXEC_ARGV)
+ * and has them anyway, V8's flags being process-wide. Worker processes always run with --expose-gc.
+ */
+const PROCESS_WIDE_FLAG = /^--(expose[-_]gc|max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|stack[-_]size)(=|$)/;
+
+/**
+ * Flags minus the tsx loader (and the flag naming it), minus main-script flags (`-e code`) and
+ * minus process-wide V8 flags.
+ */
 function withoutTsx(argv: readonly string[]): { rest: string[]; hadTsx: boolean } {
   const rest: string[] = [];
   let hadTsx = false;
@@ -100,6 +109,11 @@ function withoutTsx(argv: readonly string[]): { rest: string[]; hadTsx: boolean 
       continue;
     }
     if (SCRIPT_FLAGS_INLINE.test(argv[i])) continue;
+    if (PROCESS_WIDE_FLAG.test(argv[i])) {
+      // `--stack-size 4000` form: its value goes too.
+      if (!argv[i].includes("=") && /^--(max|stack)/.test(argv[i]) && i + 1 < argv.length && /^\d/.test(argv[i + 1])) i++;
+      continue;
+    }
     if (isTsxFlag(argv, i)) {
       hadTsx = true;
       if (!argv[i].startsWith("--") && rest.length > 0) rest.pop();
@@ -270,8 +284,11 @@ export class Executor {
       worker = new Worker(spec.script, { ...options, execArgv: spec.execArgv });
     } catch (err) {
       if ((err as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw err;
-      // Some process-wide flags are not allowed in threads; the loader is set up by API anyway.
-      worker = new Worker(spec.script, { ...options, execArgv: [] });
+      // Another flag a thread refuses: start it with none, keeping `--conditions` (without it a
+      // thread could resolve a package to a second copy of skein, whose classes the worker's
+      // values are not instances of). The loader is set up by API anyway.
+      const keep = spec.execArgv.filter((a, i, all) => /^(--conditions|-C)(=|$)/.test(a) || /^(--conditions|-C)$/.test(all[i - 1] ?? ""));
+      worker = new Worker(spec.script, { ...options, execArgv: keep });
     }
     const slot: Slot = { worker, progress, outstanding: new Map(), ready: false, dead: false, lastError: null };
     worker.on("message", (msg: FromThread) => this.onMessage(slot, msg));
