@@ -23,6 +23,17 @@ describe("CollectPolicy", () => {
     expect(p.released(0, 30)).toBe(false);
   });
 
+  it("spaces collections so that they take at most 5% of the time", () => {
+    const p = new CollectPolicy({ thresholdBytes: 1, minIntervalMs: 10 });
+    expect(p.released(1, 0)).toBe(true);
+    p.collected(100); // a slow one: the next may come 1,900 ms later, not 10
+    expect(p.released(1, 1000)).toBe(false);
+    expect(p.released(1, 1899)).toBe(false);
+    expect(p.released(1, 1900)).toBe(true);
+    p.collected(0.1); // fast again: back to the minimum interval
+    expect(p.released(1, 1910)).toBe(true);
+  });
+
   it("defaults to 64 MiB and 500 ms", () => {
     expect(DEFAULT_COLLECT).toEqual({ thresholdBytes: 64 << 20, minIntervalMs: 500 });
     const p = new CollectPolicy();

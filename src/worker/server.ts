@@ -391,7 +391,9 @@ export class WorkerServer {
       // After the current batch of messages, which often releases many keys at once.
       setImmediate(() => {
         this.collecting = false;
+        const t0 = performance.now();
         gc();
+        this.collect.collected(performance.now() - t0);
       });
     }
   }
