@@ -3,7 +3,7 @@
  * Assemble the hand-written WebAssembly kernels (*.wat) into TypeScript modules holding their
  * bytes, so the package ships no build step for them and needs no assembler at run time:
  * estimators/kernels/NAME.wat -> estimators/kernels/NAME-wasm.ts. Run after editing a .wat
- * (`npm run build:wasm`); test/glm-simd.test.ts fails while a generated file is out of date.
+ * (`npm run build:wasm`); test/wasm-kernels.test.ts fails while a generated file is out of date.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

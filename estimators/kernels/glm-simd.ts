@@ -5,6 +5,7 @@
  * JavaScript loops, which give the same bits.
  */
 import { scratchArena, type F64Arena } from "../../src/data/f64-arena.js";
+import { ColumnAddresses } from "./columns.js";
 import { GLM_WASM } from "./glm-wasm.js";
 import { wasmKernels } from "./instance.js";
 
@@ -26,45 +27,45 @@ export class GlmSimd {
   /** Scores: block k (coefficient row k) starts at k * stride. An arena view. */
   readonly eta: Float64Array;
   readonly stride: number;
-  private readonly addresses: Int32Array;
-  private readonly at: { cols: number; coef: number; eta: number; o0: number; o1: number };
-  /** Staging views, for the columns outside the arena (else undefined). */
-  private readonly staged: (Float64Array | undefined)[];
+  private readonly columns: ColumnAddresses;
+  private readonly at: { coef: number; eta: number; o0: number; o1: number };
+  private readonly out0: Float64Array;
+  private readonly out1: Float64Array;
 
   private constructor(
     private readonly k: Kernels,
     private readonly arena: F64Arena,
-    private readonly x: readonly Float64Array[],
-    /** Arena byte offset of each column, -1 when staged. */
-    private readonly bases: Int32Array,
+    x: readonly Float64Array[],
+    bases: Int32Array,
     private readonly scratch: Float64Array,
     coef: Float64Array,
     rows: number,
     block: number,
   ) {
-    const p = bases.length;
+    const p = x.length;
     this.stride = block + 2;
     const colWords = Math.ceil(p / 2);
     const base = scratch.byteOffset;
     const etaWords = colWords + coef.length;
     this.at = {
-      cols: base,
       coef: base + colWords * 8,
       eta: base + etaWords * 8,
       o0: base + (etaWords + rows * this.stride) * 8,
       o1: base + (etaWords + (rows + 1) * this.stride) * 8,
     };
     const buffer = scratch.buffer;
-    this.addresses = new Int32Array(buffer, this.at.cols, p);
     new Float64Array(buffer, this.at.coef, coef.length).set(coef);
     this.eta = new Float64Array(buffer, this.at.eta, rows * this.stride);
+    this.out0 = new Float64Array(buffer, this.at.o0, this.stride);
+    this.out1 = new Float64Array(buffer, this.at.o1, this.stride);
+    const staging: Float64Array[] = [];
     let next = this.at.o1 + this.stride * 8;
-    this.staged = Array.from(bases, (b) => {
-      if (b >= 0) return undefined;
-      const view = new Float64Array(buffer, next, this.stride);
+    for (const b of bases) {
+      if (b >= 0) continue;
+      staging.push(new Float64Array(buffer, next, this.stride));
       next += this.stride * 8;
-      return view;
-    });
+    }
+    this.columns = new ColumnAddresses(x, bases, new Int32Array(buffer, base, p), staging);
   }
 
   /**
@@ -75,27 +76,15 @@ export class GlmSimd {
     const arena = scratchArena();
     const k = wasmKernels<Kernels>(GLM_WASM, { exp: Math.exp });
     if (!k) return undefined;
-    const bases = Int32Array.from(x, (c) => arena.offsetOf(c));
-    const staged = bases.filter((b) => b < 0).length;
-    const scratch = arena.take(Math.ceil(x.length / 2) + coef.length + (rows + 2 + staged) * (block + 2));
+    const { bases, outside } = ColumnAddresses.locate(arena, x);
+    const scratch = arena.take(Math.ceil(x.length / 2) + coef.length + (rows + 2 + outside) * (block + 2));
     if (!scratch) return undefined;
     return new GlmSimd(k, arena, x, bases, scratch, coef, rows, block);
   }
 
   /** Point the kernels at rows lo .. lo + n (n <= block), staging the columns outside the arena. */
   load(lo: number, n: number): void {
-    for (let j = 0; j < this.x.length; j++) {
-      const stage = this.staged[j];
-      if (stage === undefined) {
-        this.addresses[j] = this.bases[j] + lo * 8;
-        continue;
-      }
-      const col = this.x[j];
-      // TypedArray.set from shared memory copies with relaxed atomics, slower than this loop.
-      if (col.buffer instanceof SharedArrayBuffer) for (let i = 0; i < n; i++) stage[i] = col[lo + i];
-      else stage.set(col.subarray(lo, lo + n));
-      this.addresses[j] = stage.byteOffset;
-    }
+    this.columns.load(lo, n);
   }
 
   /**
@@ -103,16 +92,15 @@ export class GlmSimd {
    * score is not finite (the caller finds out why).
    */
   scores(k: number, intercept: number, n: number): boolean {
-    const p = this.x.length;
-    return this.k.scores(this.at.cols, p, this.at.coef + k * p * 8, intercept, n, this.at.eta + k * this.stride * 8) === 0;
+    const table = this.columns.table;
+    return this.k.scores(table.byteOffset, table.length, this.at.coef + k * table.length * 8, intercept, n, this.at.eta + k * this.stride * 8) === 0;
   }
 
   /** Binary probabilities from block 0: outs[1][at + i] = sigmoid(eta[i]), outs[0] = 1 - that. */
   expit(n: number, out0: Float64Array, out1: Float64Array, at: number): void {
     this.k.expit(this.at.eta, n, this.at.o0, this.at.o1);
-    const buffer = this.scratch.buffer;
-    out0.set(new Float64Array(buffer, this.at.o0, n), at);
-    out1.set(new Float64Array(buffer, this.at.o1, n), at);
+    out0.set(this.out0.subarray(0, n), at);
+    out1.set(this.out1.subarray(0, n), at);
   }
 
   /** exp of the first n scores of block 0, in place. */
