@@ -8,7 +8,7 @@ export { LocalCluster, type LocalClusterOptions } from "./cluster/local.js";
 export { SchedulerServer, type SchedulerOptions } from "./scheduler/server.js";
 export { WorkerServer } from "./worker/server.js";
 export { delayed, Delayed } from "./graph/delayed.js";
-export { register } from "./functions/index.js";
+export { register, threadBound } from "./functions/index.js";
 export { KeyRef, type Key, type FnRef } from "./graph/spec.js";
 export { SkeinError, GraphError, TaskError, CancelledError, FunctionReferenceError } from "./errors.js";
 export { isMain } from "./main-guard.js";

@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError, Client, delayed, Future, GraphError, SkeinError, TaskError } from "../src/index.js";
-import { add, canCollect, fail, inc, slowInc, sum } from "./fixtures/tasks.js";
+import { add, boundThreadIdHere, canCollect, fail, inc, slowInc, sum, threadIdHere } from "./fixtures/tasks.js";
 import { concat, failOnce, failWith, lengthOf, makeArray, returnsServer, sleepThen, sumArray, workerName } from "./fixtures/runtime-tasks.js";
 
 let client: Client;
@@ -110,6 +110,15 @@ describe("futures on worker processes", () => {
 
   it("runs worker processes with --expose-gc (they collect after releasing many shared bytes)", async () => {
     expect(await client.submitWith({ pure: false }, canCollect).result()).toBe(true);
+  });
+
+  it("runs a lone tiny task on a worker's event loop once its function has kept tiny, threadBound ones never", async () => {
+    const pinned = client.with({ workers: "worker-0", pure: false });
+    const threads: number[] = [];
+    while (threads.length < 60 && !threads.includes(0)) threads.push(await pinned.submit(threadIdHere).result());
+    expect(threads.slice(0, 4).every((t) => t !== 0)).toBe(true);
+    expect(threads).toContain(0);
+    for (let i = 0; i < 20; i++) expect(await pinned.submit(boundThreadIdHere).result()).not.toBe(0);
   });
 
   it("moves typed arrays between workers and back", async () => {

@@ -3,6 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packRun } from "../src/comm/serialize.js";
+import { importModule } from "../src/functions/load.js";
 import { KeyRef } from "../src/graph/spec.js";
 import { Executor, type ExecResult } from "../src/worker/executor.js";
 
@@ -131,5 +132,102 @@ describe("Executor with transferResults", () => {
     } finally {
       await ex.close();
     }
+  });
+});
+
+describe("Executor: lone tiny tasks on the event loop", () => {
+  /** Keys with a hash suffix, so that they share a prefix as real task keys do. */
+  const hashed = (prefix: string, i: number) => `${prefix}-${(0x10000000 + i).toString(16)}`;
+  let ex: Executor;
+  let seq = 0;
+  beforeAll(async () => {
+    ex = new Executor({ nthreads: 1 });
+    await ex.ready();
+  });
+  afterAll(async () => {
+    await ex.close();
+  });
+
+  /** Runs `name` one task at a time until it has run inline `inline` times (at most `max` runs). */
+  async function untilInline(name: string, inline: number, max = 60, data?: Map<string, unknown>, args: unknown[] = []) {
+    const runs: ExecResult[] = [];
+    let seen = 0;
+    while (seen < inline && runs.length < max) {
+      const r = await ex.run(task(hashed(name, seq++), name, args, data));
+      runs.push(r);
+      const thread = r.ok ? (typeof r.value === "number" ? r.value : (r.value as { thread: number }).thread) : Number(/thread (\d+)/.exec(r.error.message)?.[1]);
+      if (thread === 0) seen++;
+    }
+    return { runs, seen };
+  }
+
+  it("runs a task inline only after four tiny runs of its prefix in a thread, once its module is loaded here", async () => {
+    const first: unknown[] = [];
+    for (let i = 0; i < 5; i++) first.push(ok(await ex.run(task(hashed("threadIdHere", seq++), "threadIdHere", []))).value);
+    expect(first.every((t) => t !== 0)).toBe(true);
+    // The fifth found its prefix eligible and started importing the module into this thread.
+    await importModule(TASKS);
+    const { runs, seen } = await untilInline("threadIdHere", 1);
+    expect(seen).toBe(1);
+    expect(ok(runs.at(-1)!).value).toBe(0);
+  });
+
+  it("never runs a threadBound function inline", async () => {
+    for (let i = 0; i < 20; i++) expect(ok(await ex.run(task(hashed("boundThreadIdHere", i), "boundThreadIdHere", []))).value).not.toBe(0);
+  });
+
+  it("never runs a task inline with inlineMaxMs 0", async () => {
+    const off = new Executor({ nthreads: 1, inlineMaxMs: 0 });
+    try {
+      for (let i = 0; i < 20; i++) expect(ok(await off.run(task(hashed("threadIdHere", i), "threadIdHere", []))).value).not.toBe(0);
+    } finally {
+      await off.close();
+    }
+  });
+
+  it("gives an inline task its own copy of its inputs, as a thread gets", async () => {
+    const xs = [1, 2];
+    const { runs, seen } = await untilInline("pushOne", 2, 60, new Map([["xs", xs]]), [new KeyRef("xs")]);
+    expect(seen).toBe(2);
+    expect(runs.map((r) => (ok(r).value as { length: number }).length)).toEqual(runs.map(() => 3));
+    expect(xs).toEqual([1, 2]);
+  });
+
+  it("keeps an inline task's value apart from the object its module keeps", async () => {
+    const snapshots: number[] = [];
+    const values: { calls: number; thread: number }[] = [];
+    let inline = 0;
+    for (let i = 0; inline < 2 && i < 60; i++) {
+      const v = ok(await ex.run(task(hashed("keptObject", i), "keptObject", []))).value as { calls: number; thread: number };
+      values.push(v);
+      snapshots.push(v.calls);
+      if (v.thread === 0) inline++;
+    }
+    expect(inline).toBe(2);
+    expect(values.map((v) => v.calls)).toEqual(snapshots);
+  });
+
+  it("reports an inline task's error with its stack", async () => {
+    const { runs, seen } = await untilInline("failHere", 1);
+    expect(seen).toBe(1);
+    const r = failed(runs.at(-1)!);
+    expect(r.error.message).toBe("boom in thread 0");
+    expect(r.error.stack).toMatch(/^Error: boom in thread 0\n\s+at failHere \(.*fixtures\/tasks\.ts/);
+  });
+
+  it("sends a prefix back to threads for good after an inline run longer than 20 ms", async () => {
+    const { seen } = await untilInline("busyFor", 1, 60, undefined, [0]);
+    expect(seen).toBe(1);
+    expect(ok(await ex.run(task(hashed("busyFor", seq++), "busyFor", [30]))).value).toBe(0);
+    for (let i = 0; i < 10; i++) expect(ok(await ex.run(task(hashed("busyFor", seq++), "busyFor", [0]))).value).not.toBe(0);
+  });
+
+  it("runs a task inline only while nothing else runs", async () => {
+    const { seen } = await untilInline("threadIdHere", 1);
+    expect(seen).toBe(1);
+    const long = ex.run(task(hashed("busyFor", seq++), "busyFor", [50]));
+    const tiny = ex.run(task(hashed("threadIdHere", seq++), "threadIdHere", []));
+    expect(ok(await tiny).value).not.toBe(0);
+    expect(ok(await long).value).not.toBe(0);
   });
 });

@@ -17,6 +17,17 @@ describe("parseWorkerOptions", () => {
     expect(parseWorkerOptions([], { ...env, SKEIN_TOKEN: "t2" }).token).toBe("t2");
   });
 
+  it("reads the inline limit from the flag, the JSON or SKEIN_INLINE_MAX_MS, in that order", () => {
+    const base = ["--scheduler", "tcp://h:1"];
+    expect(parseWorkerOptions([...base, "--inline-max-ms", "0"], { SKEIN_INLINE_MAX_MS: "2" }).inlineMaxMs).toBe(0);
+    expect(parseWorkerOptions(base, { SKEIN_WORKER_OPTIONS: '{"inlineMaxMs":0.5}', SKEIN_INLINE_MAX_MS: "2" }).inlineMaxMs).toBe(0.5);
+    expect(parseWorkerOptions(base, { SKEIN_INLINE_MAX_MS: "2" }).inlineMaxMs).toBe(2);
+    expect(parseWorkerOptions(base, {}).inlineMaxMs).toBeUndefined();
+    expect(() => parseWorkerOptions(base, { SKEIN_INLINE_MAX_MS: "soon" })).toThrow(
+      'skein worker: --inline-max-ms (SKEIN_INLINE_MAX_MS) must be a non-negative number, got "soon"',
+    );
+  });
+
   it("defaults to one thread", () => {
     expect(parseWorkerOptions(["--scheduler", "inproc://s"], {})).toEqual({ scheduler: "inproc://s", nthreads: 1 });
   });

@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { threadId } from "node:worker_threads";
+import { threadBound } from "../../src/functions/thread-bound.js";
 
 export const ONNX_PREFIX = "skein onnx:";
 
@@ -217,3 +218,6 @@ export function resetOnnxSessions(): OnnxSessionStats {
   stats.created = stats.reused = stats.runs = 0;
   return before;
 }
+
+// They report on (and reset) the sessions of the thread they run in.
+threadBound(onnxSessionStats, resetOnnxSessions);

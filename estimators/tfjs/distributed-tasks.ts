@@ -10,6 +10,7 @@
  */
 import { threadId } from "node:worker_threads";
 import type { XYPartition } from "../../src/data/types.js";
+import { threadBound } from "../../src/functions/thread-bound.js";
 import { TF_PREFIX, tf, tfReady } from "./backend.js";
 import { chunkBounds, rowOrder, stepsPerEpoch, type BatchPlan } from "./batches.js";
 import { setWeights, modelFromTopology, trainableVariables, type Topology, type WeightsData } from "./model-state.js";
@@ -160,3 +161,6 @@ export function dropSession(id: string, ...parts: unknown[]): boolean {
   drop(id);
   return had;
 }
+
+// Replicas live in the thread that made them; these tasks find them (or say where they are) there.
+threadBound(whereTask, dataParallelStep, partitionInfoTask, dropSession);

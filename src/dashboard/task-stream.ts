@@ -12,6 +12,7 @@
  */
 import type { Key } from "../graph/spec.js";
 import { TASK_STREAM_ACTIONS, type DataTransfers, type StartStop, type TaskStreamRecords } from "../protocol.js";
+import { keyPrefix } from "../graph/keys.js";
 import type { SchedulerEvent } from "../scheduler/events.js";
 
 /** Records kept by default. */
@@ -20,12 +21,6 @@ export const TASK_STREAM_CAPACITY = 100_000;
 const ACTION_INDEX: Record<StartStop["action"], number> = { compute: 0, transfer: 1, "disk-read": 2, "disk-write": 3 };
 /** Two bars closer than this (ms) on one lane count as consecutive, not overlapping. */
 const LANE_SLACK_MS = 0.5;
-
-/** `inc-3f2a9c` -> `inc`, `('sum', 3)`-style and plain keys unchanged (fallback when no name is known). */
-export function keyPrefix(key: Key): string {
-  const dash = key.lastIndexOf("-");
-  return dash > 0 && /^[0-9a-f]{8,}$/.test(key.slice(dash + 1)) ? key.slice(0, dash) : key;
-}
 
 interface StreamWorker {
   address: string;

@@ -7,6 +7,9 @@
  *   many tasks a thread holds at once is the state machine's decision (it hands out more than
  *   one per thread only while tasks are tiny); `maxPerThread` is a backstop.
  * - Inputs reach the thread by structured clone; typed arrays in shared memory are shared.
+ * - A lone task whose function has kept to a few microseconds runs on the worker's own event
+ *   loop instead (inline-policy.ts): a thread round trip would cost it two wake-ups. Its inputs
+ *   and its value are copied as a thread's would be, so it sees the same data either way.
  * - A thread that dies (process.exit in a task, out of memory, an uncaught exception) is
  *   replaced. The task it was running fails with a clear error; the tasks queued behind it
  *   run on the replacement.
@@ -17,9 +20,14 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
-import type { Key } from "../graph/spec.js";
+import { unpackRun } from "../comm/serialize.js";
+import { importModule, loadFunctionCached } from "../functions/load.js";
+import type { Key, RunSpec } from "../graph/spec.js";
+import { InlinePolicy } from "./inline-policy.js";
+import { runTask, thrown, type TaskOutcome } from "./run-task.js";
 import type { ThrownError } from "./state.js";
 import type { FromThread, ThreadData, ThreadResult, ThreadTask, ToThread } from "./task-thread.js";
+import type { InspectOptions } from "./values.js";
 
 export interface ExecutorOptions {
   nthreads: number;
@@ -37,18 +45,18 @@ export interface ExecutorOptions {
   flushMs?: number;
   /** Most tasks in one postMessage and queued in one thread. Default 64. */
   maxPerThread?: number;
+  /**
+   * A lone task whose prefix's recent runs each took at most this long (ms) runs on the event
+   * loop instead of a thread (see inline-policy.ts). 0: every task goes to a thread. Default 1.
+   */
+  inlineMaxMs?: number;
   resourceLimits?: ResourceLimits;
   /** Thread entry, for tests. Default: task-thread next to this file. */
   threadUrl?: URL;
 }
 
-export interface ExecTask {
-  readonly key: Key;
-  /** The packed RunSpec. */
-  readonly run: Uint8Array;
-  /** Values of the task's dependencies. */
-  readonly data: ReadonlyMap<Key, unknown>;
-}
+export type { RunnableTask as ExecTask } from "./run-task.js";
+import type { RunnableTask as ExecTask } from "./run-task.js";
 
 export type ExecResult =
   | { readonly key: Key; readonly ok: true; readonly value: unknown; readonly nbytes: number; readonly typeName: string; readonly start: number; readonly stop: number }
@@ -72,6 +80,8 @@ interface Slot {
 }
 
 const DEFAULT_SHARED_MIN_BYTES = 64 * 1024;
+/** Inline runs take no run spec or typed-array input bigger than this: big inputs, long runs. */
+const INLINE_INPUT_BYTES = 64 * 1024;
 /** Consecutive threads dying before they were ready before the executor gives up. */
 const MAX_START_FAILURES = 3;
 /** A queued task whose thread died this many times (running other tasks) fails. */
@@ -164,6 +174,11 @@ export class Executor {
   private readonly execArgv: readonly string[];
   private readonly entry: URL;
   private readonly resourceLimits: ResourceLimits | undefined;
+  private readonly inline: InlinePolicy;
+  private readonly inlineInspect: InspectOptions;
+  private inlineRunning = 0;
+  /** Modules this thread has started importing for inline runs. */
+  private readonly importsTried = new Set<string>();
   private nextId = 0;
   private flushScheduled = false;
   private startFailures = 0;
@@ -180,6 +195,9 @@ export class Executor {
       inspect: { sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES, transfer: opts.transferResults ?? false },
       flushMs: opts.flushMs ?? 1,
     };
+    const tinyMs = opts.inlineMaxMs ?? 1;
+    this.inline = new InlinePolicy({ tinyMs, barMs: 20 * tinyMs });
+    this.inlineInspect = { sharedMinBytes: this.threadData.inspect.sharedMinBytes, transfer: false };
     this.execArgv = opts.execArgv ?? process.execArgv;
     this.entry = opts.threadUrl ?? new URL(fromSource ? "./task-thread.ts" : "./task-thread.js", ownUrl);
     this.resourceLimits = opts.resourceLimits;
@@ -188,7 +206,7 @@ export class Executor {
 
   /** Tasks submitted and not reported yet. */
   get outstanding(): number {
-    let n = this.queue.length;
+    let n = this.queue.length + this.inlineRunning;
     for (const s of this.slots) n += s.outstanding.size;
     return n;
   }
@@ -206,6 +224,13 @@ export class Executor {
       const now = Date.now();
       queueMicrotask(() => onDone({ key: task.key, ok: false, error: { name: "Error", message, stack: `Error: ${message}` }, start: now, stop: now }));
       return;
+    }
+    if (this.outstanding === 0 && this.inline.allows(task.key) && smallInputs(task)) {
+      const spec = this.loadedHere(task);
+      if (spec !== null) {
+        void this.runInline(task, spec, onDone);
+        return;
+      }
     }
     this.queue.push({ id: this.nextId, task, onDone, orphaned: 0 });
     this.nextId = (this.nextId + 1) & 0x3fffffff;
@@ -230,6 +255,47 @@ export class Executor {
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     for (const p of orphans) this.fail(p, "skein worker: executor closed before the task ran");
+  }
+
+  // ---------------------------------------------------------------- inline
+
+  /**
+   * The task's run spec if its function's module is loaded in this thread. If not, the import
+   * starts now (once per module) and the task goes to a thread: an inline run's time, which
+   * decides whether its prefix stays inline, is then the call's alone.
+   */
+  private loadedHere(task: ExecTask): RunSpec | null {
+    let spec: RunSpec;
+    try {
+      spec = unpackRun(task.run);
+    } catch {
+      return null; // the thread reports it
+    }
+    if (spec.fn === null || loadFunctionCached(spec.fn) !== undefined) return spec;
+    const module = spec.fn.module;
+    if (!this.importsTried.has(module)) {
+      this.importsTried.add(module);
+      importModule(module).catch(() => undefined); // stays in threads
+    }
+    return null;
+  }
+
+  private async runInline(task: ExecTask, spec: RunSpec, onDone: (r: ExecResult) => void): Promise<void> {
+    this.inlineRunning++;
+    let out: TaskOutcome;
+    try {
+      out = await runTask({ key: task.key, run: task.run, data: ownCopies(task.data) }, this.inlineInspect, [], spec);
+      // As a thread's postMessage would: the store must not share objects with the task's module.
+      if (out.ok && typeof out.value === "object" && out.value !== null) out = { ...out, value: structuredClone(out.value) };
+    } catch (err) {
+      const now = performance.timeOrigin + performance.now();
+      out = { ok: false, error: thrown(err), start: now, stop: now, threadBound: false };
+    } finally {
+      this.inlineRunning--;
+    }
+    this.inline.observe(task.key, out.stop - out.start, true, out.threadBound);
+    onDone(toExecResult(task.key, out));
+    if (this.queue.length > 0 && !this.flushScheduled) this.flush();
   }
 
   // ---------------------------------------------------------------- dispatch
@@ -316,12 +382,8 @@ export class Executor {
     const p = slot.outstanding.get(r.id);
     if (!p) return;
     slot.outstanding.delete(r.id);
-    const key = p.task.key;
-    p.onDone(
-      r.ok
-        ? { key, ok: true, value: r.value, nbytes: r.nbytes, typeName: r.typeName, start: r.start, stop: r.stop }
-        : { key, ok: false, error: r.error, start: r.start, stop: r.stop },
-    );
+    this.inline.observe(p.task.key, r.stop - r.start, false, r.threadBound);
+    p.onDone(toExecResult(p.task.key, r));
   }
 
   private fail(p: Pending, message: string): void {
@@ -361,4 +423,27 @@ export class Executor {
     if (!this.closed) this.slots[i] = this.spawn();
     this.flush();
   }
+}
+
+function toExecResult(key: Key, r: TaskOutcome): ExecResult {
+  return r.ok
+    ? { key, ok: true, value: r.value, nbytes: r.nbytes, typeName: r.typeName, start: r.start, stop: r.stop }
+    : { key, ok: false, error: r.error, start: r.start, stop: r.stop };
+}
+
+function smallInputs(task: ExecTask): boolean {
+  if (task.run.byteLength > INLINE_INPUT_BYTES) return false;
+  for (const v of task.data.values()) if (ArrayBuffer.isView(v) && v.byteLength > INLINE_INPUT_BYTES) return false;
+  return true;
+}
+
+/** Inputs as a thread receives them: objects cloned (shared memory stays shared), primitives as they are. */
+function ownCopies(data: ReadonlyMap<Key, unknown>): ReadonlyMap<Key, unknown> {
+  let out: Map<Key, unknown> | null = null;
+  for (const [k, v] of data) {
+    if (typeof v !== "object" || v === null) continue;
+    out ??= new Map(data);
+    out.set(k, structuredClone(v));
+  }
+  return out ?? data;
 }

@@ -13,7 +13,7 @@ export class WorkerOptionsError extends Error {
 }
 
 const FLAGS = ["scheduler", "listen", "nthreads", "name", "memory-limit", "resources", "heartbeat-ms", "tls-ca", "tls-cert", "tls-key",
-  "local-directory", "memory-target", "memory-spill", "memory-pause", "memory-terminate"] as const;
+  "local-directory", "inline-max-ms", "memory-target", "memory-spill", "memory-pause", "memory-terminate"] as const;
 type Flag = (typeof FLAGS)[number];
 
 function fail(msg: string): never {
@@ -92,6 +92,9 @@ export function parseWorkerOptions(argv: readonly string[], env: Readonly<Record
   if (mem !== undefined) opts.memoryLimit = nonNegative("--memory-limit", mem);
   const res = pick("resources", "resources");
   if (res !== undefined) opts.resources = resources("--resources", res);
+  // Also from the environment, which reaches worker processes however they are started.
+  const inline = pick("inline-max-ms", "inlineMaxMs") ?? env.SKEIN_INLINE_MAX_MS;
+  if (inline !== undefined) opts.inlineMaxMs = nonNegative("--inline-max-ms (SKEIN_INLINE_MAX_MS)", inline);
   const hb = pick("heartbeat-ms", "heartbeatMs");
   if (hb !== undefined) opts.heartbeatMs = positiveInt("--heartbeat-ms", hb);
   // TLS: three PEM file paths, all or none (flags, or JSON "tls": { ca, cert, key }).

@@ -51,6 +51,8 @@ export interface WorkerServerOptions {
   execArgv?: string[];
   /** Typed arrays from this size on live in shared memory. Default 64 KiB. */
   sharedMinBytes?: number;
+  /** Lone tasks whose prefix keeps under this many ms run on the event loop (Executor's inlineMaxMs). Default 1; 0: never. */
+  inlineMaxMs?: number;
   /** One-line logs (connection trouble, internal errors). Default: stderr for warnings. */
   log?: (level: "info" | "warn", msg: string) => void;
 }
@@ -129,7 +131,12 @@ export class WorkerServer {
       },
       { tls: opts.tls, sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES },
     );
-    const executor = new Executor({ nthreads: opts.nthreads, execArgv: opts.execArgv, sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES });
+    const executor = new Executor({
+      nthreads: opts.nthreads,
+      execArgv: opts.execArgv,
+      sharedMinBytes: opts.sharedMinBytes ?? DEFAULT_SHARED_MIN_BYTES,
+      inlineMaxMs: opts.inlineMaxMs,
+    });
     try {
       server = new WorkerServer(opts, listener, executor);
     } catch (err) {

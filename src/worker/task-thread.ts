@@ -11,12 +11,9 @@
  * that when the thread dies the executor knows which task killed it and which were innocent.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { unpackRun } from "../comm/serialize.js";
-import { describeValue } from "../errors.js";
-import { evaluateRun } from "../graph/evaluate.js";
 import type { Key } from "../graph/spec.js";
-import type { ThrownError } from "./state.js";
-import { inspectValue, type InspectOptions } from "./values.js";
+import { runTask, thrown, type TaskOutcome } from "./run-task.js";
+import type { InspectOptions } from "./values.js";
 
 export interface ThreadTask {
   readonly id: number;
@@ -25,9 +22,7 @@ export interface ThreadTask {
   readonly data: ReadonlyMap<Key, unknown>;
 }
 
-export type ThreadResult =
-  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly nbytes: number; readonly typeName: string; readonly start: number; readonly stop: number }
-  | { readonly id: number; readonly ok: false; readonly error: ThrownError; readonly start: number; readonly stop: number };
+export type ThreadResult = TaskOutcome & { readonly id: number };
 
 export interface ThreadData {
   readonly progress: Int32Array;
@@ -41,30 +36,9 @@ export type FromThread = { readonly ready: true } | { readonly results: ThreadRe
 const port = parentPort!;
 const config = workerData as ThreadData;
 const progress = config.progress;
-const origin = performance.timeOrigin;
-
-function thrown(err: unknown): ThrownError {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack ?? `${err.name}: ${err.message}` };
-  const message = `non-Error value thrown: ${describeValue(err)}`;
-  return { name: "Error", message, stack: `Error: ${message}` };
-}
 
 async function runOne(task: ThreadTask, transfer: ArrayBuffer[]): Promise<ThreadResult> {
-  const start = origin + performance.now();
-  let value: unknown;
-  try {
-    value = await evaluateRun(unpackRun(task.run), task.data);
-  } catch (err) {
-    return { id: task.id, ok: false, error: thrown(err), start, stop: origin + performance.now() };
-  }
-  const stop = origin + performance.now();
-  const ins = inspectValue(value, config.inspect);
-  if (ins.problem !== null) {
-    const message = `skein: task "${task.key}" returned a value that cannot be sent between processes: ${ins.problem}`;
-    return { id: task.id, ok: false, error: { name: "SerializationError", message, stack: `SerializationError: ${message}` }, start, stop };
-  }
-  for (const b of ins.transfer) transfer.push(b);
-  return { id: task.id, ok: true, value: ins.value, nbytes: ins.nbytes, typeName: ins.typeName, start, stop };
+  return { id: task.id, ...(await runTask(task, config.inspect, transfer)) };
 }
 
 const queue: ThreadTask[] = [];
