@@ -25,6 +25,8 @@ const BENCH = "multinode";
 const CLUSTER = "skein scheduler + 2 x skein worker --nthreads 1 (separate processes, TCP)";
 const ANCHOR_CLUSTER = "dask scheduler + 2 x dask worker --nthreads 1 (separate processes, TCP)";
 const TRANSFER_REPEAT = 3;
+/** The issue's targets over TCP: >= 30x Dask's tasks/s, <= 1/30 of its round-trip time. */
+const TARGET_RATIO = 30;
 
 /** The CLI from the sources, as the rest of the benchmark runs (a stale dist/ cannot skew it). */
 function cliArgs(): string[] {
@@ -187,6 +189,6 @@ export async function run(args: string[]): Promise<void> {
   const plain = await measurePlainSocket(ours.transfer.bytes);
   const anchor = await anchorFor(opts);
   if (isSkipped(anchor)) progress(`${BENCH}: dask anchor missing: ${anchor.skipped}`);
-  emitAll(opts, ours.run, anchor, { bench: BENCH, cluster: CLUSTER, anchorCluster: ANCHOR_CLUSTER });
+  emitAll(opts, ours.run, anchor, { bench: BENCH, cluster: CLUSTER, anchorCluster: ANCHOR_CLUSTER, target: TARGET_RATIO });
   emitTransfer(ours.transfer, plain);
 }

@@ -298,12 +298,15 @@ async function anchorFor(opts: SchedulerOptions): Promise<AnchorOutcome> {
 
 // ------------------------------------------------------------------ output
 
-/** One JSON line per case; `where` names the benchmark and the cluster it ran on. */
+/**
+ * One JSON line per case; `where` names the benchmark and the cluster it ran on, and `target`
+ * the ratio every case must reach there (default: each kind's target for the embedded scheduler).
+ */
 export function emitAll(
   opts: SchedulerOptions,
   ours: OurRun,
   anchor: AnchorOutcome,
-  where: { readonly bench: string; readonly cluster: string; readonly anchorCluster?: string } = { bench: BENCH, cluster: CLUSTER },
+  where: { readonly bench: string; readonly cluster: string; readonly anchorCluster?: string; readonly target?: number } = { bench: BENCH, cluster: CLUSTER },
 ): void {
   const skipped = isSkipped(anchor) ? anchor.skipped : null;
   const data = isSkipped(anchor) ? null : anchor.data;
@@ -331,7 +334,7 @@ export function emitAll(
       anchor: match?.figure ?? null,
       unit: k.unit,
       better: k.better,
-      target: k.target,
+      target: where.target ?? k.target,
       anchor_source: match ? source : "none",
       [c.kind === "submit_result_roundtrip" ? "round_trips" : "tasks"]: c.count,
       ours_median_s: c.timing.median,

@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError, Client, delayed, Future, GraphError, SkeinError, TaskError } from "../src/index.js";
-import { add, boundThreadIdHere, canCollect, fail, inc, slowInc, sum, threadIdHere } from "./fixtures/tasks.js";
+import { add, boundThreadIdHere, canCollect, fail, inc, slowInc, strayRejection, sum, threadIdHere } from "./fixtures/tasks.js";
 import { concat, failOnce, failWith, lengthOf, makeArray, returnsServer, sleepThen, sumArray, workerName } from "./fixtures/runtime-tasks.js";
 
 let client: Client;
@@ -119,6 +119,16 @@ describe("futures on worker processes", () => {
     expect(threads.slice(0, 4).every((t) => t !== 0)).toBe(true);
     expect(threads).toContain(0);
     for (let i = 0; i < 20; i++) expect(await pinned.submit(boundThreadIdHere).result()).not.toBe(0);
+  });
+
+  it("logs a stray promise rejection left by a task run on the event loop, as a thread does, and goes on", async () => {
+    const pinned = client.with({ workers: "worker-0", pure: false });
+    const runs: { thread: number; pid: number }[] = [];
+    while (runs.length < 60 && !runs.some((r) => r.thread === 0)) runs.push(await pinned.submit(strayRejection).result());
+    expect(runs.some((r) => r.thread === 0)).toBe(true);
+    expect(await pinned.submit(inc, 1).result()).toBe(2);
+    const after = await pinned.submit(strayRejection).result();
+    expect(new Set([...runs, after].map((r) => r.pid)).size).toBe(1);
   });
 
   it("moves typed arrays between workers and back", async () => {

@@ -24,7 +24,7 @@ import { unpackRun } from "../comm/serialize.js";
 import { importModule, loadFunctionCached } from "../functions/load.js";
 import type { Key, RunSpec } from "../graph/spec.js";
 import { InlinePolicy } from "./inline-policy.js";
-import { runTask, thrown, type TaskOutcome } from "./run-task.js";
+import { runTask, thrown, type RunnableTask as ExecTask, type TaskOutcome } from "./run-task.js";
 import type { ThrownError } from "./state.js";
 import type { FromThread, ThreadData, ThreadResult, ThreadTask, ToThread } from "./task-thread.js";
 import type { InspectOptions } from "./values.js";
@@ -55,8 +55,7 @@ export interface ExecutorOptions {
   threadUrl?: URL;
 }
 
-export type { RunnableTask as ExecTask } from "./run-task.js";
-import type { RunnableTask as ExecTask } from "./run-task.js";
+export type { ExecTask };
 
 export type ExecResult =
   | { readonly key: Key; readonly ok: true; readonly value: unknown; readonly nbytes: number; readonly typeName: string; readonly start: number; readonly stop: number }

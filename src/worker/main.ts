@@ -15,6 +15,7 @@
  *   --memory-limit BYTES          default 0 (none)                     JSON: "memoryLimit"
  *   --resources '{"GPU":1}'                    JSON: "resources" (an object)
  *   --heartbeat-ms MS             default 1000 JSON: "heartbeatMs"
+ *   --inline-max-ms MS            default 1    JSON: "inlineMaxMs"  (or env SKEIN_INLINE_MAX_MS; 0: never inline)
  *   --tls-ca/--tls-cert/--tls-key FILE   (all three, for tls:// addresses)  JSON: "tls": {ca, cert, key}
  *   token: env SKEIN_TOKEN or JSON "token" (never a flag: argv is visible to other users)
  *
@@ -30,6 +31,7 @@ import { parseWorkerOptions } from "./options.js";
 import { WorkerServer } from "./server.js";
 import { createLogger, lineLog, logSettings } from "../log.js";
 import { setCommLogger } from "../comm/index.js";
+import { thrown } from "./run-task.js";
 
 async function main(): Promise<void> {
   // Tasks run native libraries built on OpenMP (XGBoost), whose idle threads busy-wait by
@@ -51,6 +53,11 @@ async function main(): Promise<void> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
+  // A lone tiny task runs on this event loop (inline-policy.ts) and may leave a stray promise that
+  // rejects later. A task thread logs that and goes on; so does this process.
+  process.on("unhandledRejection", (reason) => {
+    process.stderr.write(`skein worker: unhandled promise rejection (from an earlier task?): ${thrown(reason).stack}\n`);
+  });
   const stop = (signal: string) => () => void server.close(`received ${signal}`);
   process.once("SIGTERM", stop("SIGTERM"));
   process.once("SIGINT", stop("SIGINT"));

@@ -11,16 +11,10 @@
  * that when the thread dies the executor knows which task killed it and which were innocent.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { Key } from "../graph/spec.js";
-import { runTask, thrown, type TaskOutcome } from "./run-task.js";
+import { runTask, thrown, type RunnableTask, type TaskOutcome } from "./run-task.js";
 import type { InspectOptions } from "./values.js";
 
-export interface ThreadTask {
-  readonly id: number;
-  readonly key: Key;
-  readonly run: Uint8Array;
-  readonly data: ReadonlyMap<Key, unknown>;
-}
+export type ThreadTask = RunnableTask & { readonly id: number };
 
 export type ThreadResult = TaskOutcome & { readonly id: number };
 
