@@ -2,6 +2,8 @@
  * The bookkeeping that decides which lone tasks a worker runs on its own event loop.
  */
 import { describe, expect, it } from "vitest";
+import { threadBound } from "../src/index.js";
+import { noteCall, threadBoundCalls } from "../src/functions/thread-bound.js";
 import { InlinePolicy } from "../src/worker/inline-policy.js";
 
 const key = (prefix: string, i = 0) => `${prefix}-${(0xabc00000 + i).toString(16)}`;
@@ -75,5 +77,19 @@ describe("InlinePolicy", () => {
     expect(() => new InlinePolicy({ streak: 0 })).toThrow("skein worker: inline policy needs tinyMs >= 0, streak >= 1, barMs >= tinyMs (got 1, 0, 20)");
     expect(() => new InlinePolicy({ tinyMs: 5, barMs: 2 })).toThrow("(got 5, 4, 2)");
     expect(() => new InlinePolicy({ tinyMs: Number.NaN })).toThrow("(got NaN, 4, 20)");
+  });
+});
+
+describe("threadBound", () => {
+  it("counts calls of marked functions only, and refuses what is not a function", () => {
+    function marked(): void {}
+    function plain(): void {}
+    threadBound(marked);
+    const before = threadBoundCalls();
+    noteCall(plain);
+    expect(threadBoundCalls()).toBe(before);
+    noteCall(marked);
+    expect(threadBoundCalls()).toBe(before + 1);
+    expect(() => threadBound(marked, 42 as unknown as Function)).toThrow("skein: threadBound takes functions, got number");
   });
 });

@@ -1,6 +1,6 @@
 export { locateFunction } from "./locate.js";
 export { register } from "./registry.js";
-export { threadBound, isThreadBound } from "./thread-bound.js";
+export { threadBound } from "./thread-bound.js";
 export { entryModuleUrl, resolveExport, resolvedRef, verifyExport } from "./resolve.js";
 export { importModule, loadFunction, loadFunctionCached } from "./load.js";
 export { ownRef } from "./own.js";

@@ -17,10 +17,6 @@ export function threadBound(...fns: Function[]): void {
   }
 }
 
-export function isThreadBound(fn: Function): boolean {
-  return bound.has(fn);
-}
-
 /** Counts a call of `fn` if it is marked (evaluate.ts calls this for every task function). */
 export function noteCall(fn: Function): void {
   if (bound.has(fn)) calls++;
