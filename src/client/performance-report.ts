@@ -5,6 +5,7 @@
  * mailed or attached to an issue.
  */
 import { writeFile } from "node:fs/promises";
+import { epochMs } from "../epoch-clock.js";
 import { TASK_STREAM_ACTIONS, type DataTransfers, type TaskStreamRecords } from "../protocol.js";
 import { scriptSafe, uplotAssets } from "../dashboard/assets.js";
 import { toDelta } from "../dashboard/model.js";
@@ -290,16 +291,8 @@ ${REPORT_JS}
  * to `path`, also when `fn` throws (the report of a failed run is the useful one); returns
  * what `fn` returned.
  */
-/**
- * Workers time tasks with `performance.timeOrigin + performance.now()`: so does the window, since
- * Date.now() is truncated to the millisecond and a task that ended just before it could start
- * "after" it. The query reaches a little further for the clocks of other processes.
- */
+/** The window is on the workers' clock (epoch-clock.ts); the query reaches this much further for other processes' clocks. */
 const CLOCK_SLACK_MS = 1;
-
-function epochNow(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export async function runPerformanceReport<T>(
   path: string,
@@ -309,7 +302,7 @@ export async function runPerformanceReport<T>(
 ): Promise<T> {
   if (typeof path !== "string" || path === "") throw new TypeError(`skein performanceReport: path must be a non-empty string, got ${JSON.stringify(path)}`);
   if (typeof fn !== "function") throw new TypeError(`skein performanceReport: expected a function to run, got ${typeof fn}`);
-  const start = epochNow();
+  const start = epochMs();
   let result: T;
   try {
     result = await fn();
@@ -328,7 +321,7 @@ async function write(
   fetch: (since: number, until: number) => Promise<{ records: TaskStreamRecords; transfers: DataTransfers; dropped: number }>,
   opts: PerformanceReportOptions,
 ): Promise<void> {
-  const stop = epochNow();
+  const stop = epochMs();
   const { records, transfers, dropped } = await fetch(start, stop + CLOCK_SLACK_MS);
   await writeFile(path, renderPerformanceReport({ records, transfers, start, stop, dropped }, opts));
 }

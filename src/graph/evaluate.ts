@@ -157,5 +157,5 @@ export function startRun(run: RunSpec, values: ReadonlyMap<Key, unknown>): unkno
   if (sawCall) return evalTree(run.args, values).then((a) => (run.fn === null ? (a as unknown[])[0] : callFn(run.fn, a as unknown[])));
   if (run.fn === null) return args[0];
   const fn = loadFunctionCached(run.fn);
-  return fn === undefined ? callFn(run.fn, args) : call(fn, args);
+  return fn === undefined ? loadFunction(run.fn).then((f) => call(f, args)) : call(fn, args);
 }

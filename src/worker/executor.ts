@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker, type ResourceLimits } from "node:worker_threads";
 import { unpackRun } from "../comm/serialize.js";
+import { epochMs } from "../epoch-clock.js";
 import { importModule, loadFunctionCached } from "../functions/load.js";
 import type { Key, RunSpec } from "../graph/spec.js";
 import { InlinePolicy } from "./inline-policy.js";
@@ -287,7 +288,7 @@ export class Executor {
       // As a thread's postMessage would: the store must not share objects with the task's module.
       if (out.ok && typeof out.value === "object" && out.value !== null) out = { ...out, value: structuredClone(out.value) };
     } catch (err) {
-      const now = performance.timeOrigin + performance.now();
+      const now = epochMs();
       out = { ok: false, error: thrown(err), start: now, stop: now, threadBound: false };
     } finally {
       this.inlineRunning--;

@@ -4,6 +4,7 @@
  * inspect the value (plain data only; big typed arrays into shared memory).
  */
 import { unpackRun } from "../comm/serialize.js";
+import { epochMs } from "../epoch-clock.js";
 import { describeValue } from "../errors.js";
 import { threadBoundCalls } from "../functions/thread-bound.js";
 import { startRun } from "../graph/evaluate.js";
@@ -25,8 +26,6 @@ export type TaskOutcome = (
   | { readonly ok: false; readonly error: ThrownError }
 ) & { readonly start: number; readonly stop: number; readonly threadBound: boolean };
 
-const origin = performance.timeOrigin;
-
 export function thrown(err: unknown): ThrownError {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack ?? `${err.name}: ${err.message}` };
   const message = `non-Error value thrown: ${describeValue(err)}`;
@@ -39,15 +38,15 @@ export function thrown(err: unknown): ThrownError {
  */
 export async function runTask(task: RunnableTask, inspect: InspectOptions, transfer: ArrayBuffer[], spec?: RunSpec): Promise<TaskOutcome> {
   const boundBefore = threadBoundCalls();
-  const start = origin + performance.now();
+  const start = epochMs();
   let value: unknown;
   try {
     value = startRun(spec ?? unpackRun(task.run), task.data);
     if (isThenable(value)) value = await value;
   } catch (err) {
-    return { ok: false, error: thrown(err), start, stop: origin + performance.now(), threadBound: threadBoundCalls() !== boundBefore };
+    return { ok: false, error: thrown(err), start, stop: epochMs(), threadBound: threadBoundCalls() !== boundBefore };
   }
-  const stop = origin + performance.now();
+  const stop = epochMs();
   const threadBound = threadBoundCalls() !== boundBefore;
   const ins = inspectValue(value, inspect);
   if (ins.problem !== null) {
